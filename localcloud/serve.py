@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""serve.py: starts the local cloud (moto 5.2.1 in server mode) on 127.0.0.1 for tests and the demo.
+
+Prints one line, `LOCALCLOUD READY http://127.0.0.1:PORT pid=PID`, once the server answers, and
+then serves until SIGTERM/SIGINT or until the process that started it exits (so a crashed test
+never leaves a server behind).
+
+Signature checking: `--auth N` lets the first N requests through unchecked (bootstrap), then
+every request's SigV4 signature and IAM policy is checked (moto's INITIAL_NO_AUTH_ACTION_COUNT).
+"""
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--auth", default=None,
+                        help="requests allowed before SigV4/IAM checking starts (default: off)")
+    parser.add_argument("--stock", action="store_true", help="plain moto, without luaws extensions")
+    args = parser.parse_args()
+
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    os.environ.pop("MOTO_ACCOUNT_ID", None)  # would force every request into one account
+    if args.auth is not None:
+        os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = str(args.auth)
+
+    if not args.stock:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        try:
+            import extensions  # noqa: F401  (patches moto's backends in this process)
+        except ImportError:
+            pass
+
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    port = args.port or free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2).read()
+            break
+        except OSError:
+            if time.time() > deadline:
+                print("LOCALCLOUD FAILED to start", flush=True)
+                return 1
+            time.sleep(0.05)
+    print(f"LOCALCLOUD READY {url} pid={os.getpid()}", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parent = os.getppid()
+    while not stop.wait(0.5):
+        if os.getppid() != parent:
+            break
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
