@@ -30,6 +30,8 @@ def main():
     parser.add_argument("--auth", default=None,
                         help="requests allowed before SigV4/IAM checking starts (default: off)")
     parser.add_argument("--stock", action="store_true", help="plain moto, without luaws extensions")
+    parser.add_argument("--asg-retry", type=float, default=5.0,
+                        help="seconds between Auto Scaling launch retries (0: only on demand)")
     args = parser.parse_args()
 
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
@@ -37,17 +39,28 @@ def main():
     if args.auth is not None:
         os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = str(args.auth)
 
+    extensions = None
     if not args.stock:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        try:
-            import extensions  # noqa: F401  (patches moto's backends in this process)
-        except ImportError:
-            pass
+        import extensions  # patches moto's services as moto imports them
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    class Server(ThreadedMotoServer):
+        """moto's threaded server, with the extensions' /localcloud-api/ in front."""
+
+        def _server_entry(self):
+            app = DomainDispatcherApplication(create_backend_app)
+            if extensions is not None:
+                app = extensions.wrap(app)
+            self._server = make_server(self._ip_address, self._port, app, True)
+            self._server_ready_event.set()
+            self._server.serve_forever()
 
     port = args.port or free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = Server(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
@@ -61,6 +74,8 @@ def main():
                 return 1
             time.sleep(0.05)
     print(f"LOCALCLOUD READY {url} pid={os.getpid()}", flush=True)
+    if extensions is not None and args.asg_retry > 0:
+        extensions.start_reconcile(args.asg_retry)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -1,7 +1,9 @@
-/* host.c: builds the embedded Lua state (libraries, preloaded C modules, search paths). */
+/* host.c: builds the embedded Lua state (libraries, preloaded C modules, search paths) and runs
+ * chunks in it protected, with tracebacks and Ctrl-C handling as lua.c does. */
 #include "host.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,11 @@
 #include "paths.h"
 
 static const char TRACEBACK_KEY[] = "luaws.traceback";
+
+/* Set by the HTTP module's poll loop when it exists (src/http.h); weak so the host links
+ * whether or not that module defines it. The SIGINT handler raises it so a request blocked in
+ * curl returns promptly; the host clears it around every chunk. */
+extern volatile sig_atomic_t luaws_http_interrupted __attribute__((weak));
 
 static const luaL_Reg preloaded_modules[] = {
   {"luaws.sigv4", luaopen_luaws_sigv4},
@@ -69,27 +76,166 @@ static void set_package_path(lua_State *L, const char *data_dir) {
   lua_pop(L, 1);
 }
 
+/* ---- error values ---------------------------------------------------------------------- */
+
+/* lua_CFunction: describes the value at 1 as a string. May raise (from __tostring), so it is
+ * only ever called through lua_pcall. Pushes the string, returns 1. */
+static int describe_error(lua_State *L) {
+  int type = lua_type(L, 1);
+  if (type == LUA_TSTRING) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  if (luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL) {
+    lua_pop(L, 1);
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+  }
+  if (type == LUA_TNUMBER) {
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+  }
+  if (type == LUA_TTABLE) {
+    lua_pushliteral(L, "message");
+    if (lua_rawget(L, 1) == LUA_TSTRING) {
+      lua_pushliteral(L, "code");
+      if (lua_rawget(L, 1) == LUA_TSTRING)
+        lua_pushfstring(L, "%s: %s", lua_tostring(L, -1), lua_tostring(L, -2));
+      else
+        lua_pop(L, 1);
+      return 1;
+    }
+  }
+  lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  return 1;
+}
+
+const char *luaws_host_error_message(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  const char *type_name = luaL_typename(L, idx);
+  lua_pushcfunction(L, describe_error);
+  lua_pushvalue(L, idx);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_isstring(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushfstring(L, "(error object is a %s value whose __tostring failed)", type_name);
+  }
+  return lua_tostring(L, -1);
+}
+
+/* __tostring of the Ctrl-C error: its message. Pushes one string. */
+static int interrupted_tostring(lua_State *L) {
+  lua_pushliteral(L, "message");
+  lua_rawget(L, 1);
+  if (!lua_isstring(L, -1))
+    lua_pushliteral(L, "interrupted");
+  return 1;
+}
+
+void luaws_host_push_interrupted(lua_State *L) {
+  lua_createtable(L, 0, 4);
+  lua_pushliteral(L, "Interrupted");
+  lua_setfield(L, -2, "code");
+  lua_pushliteral(L, "interrupted");
+  lua_setfield(L, -2, "message");
+  lua_pushinteger(L, LUAWS_EXIT_INTERRUPTED);
+  lua_setfield(L, -2, "exit");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "retryable");
+  if (luaL_newmetatable(L, LUAWS_INTERRUPTED_MT)) {
+    lua_pushcfunction(L, interrupted_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_setmetatable(L, -2);
+}
+
+bool luaws_host_is_interrupted(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx))
+    return false;
+  luaL_getmetatable(L, LUAWS_INTERRUPTED_MT);
+  bool same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same;
+}
+
 /* Message handler: records a traceback in the registry and keeps the error value itself, so
  * error tables (with code, exit, ...) reach the reporter intact. */
 static int message_handler(lua_State *L) {
-  const char *msg = NULL;
-  if (lua_type(L, 1) == LUA_TSTRING)
-    msg = lua_tostring(L, 1);
-  else if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-    msg = lua_tostring(L, -1);
-  else
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  const char *msg = luaws_host_error_message(L, 1);
   luaL_traceback(L, L, msg, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
   lua_settop(L, 1);
   return 1;
 }
 
+void luaws_host_push_traceback(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
+}
+
+/* ---- Ctrl-C ------------------------------------------------------------------------------ */
+
+/* The state the next SIGINT interrupts, and whether one arrived since the chunk started. */
+static lua_State *volatile interrupt_target = NULL;
+static volatile sig_atomic_t interrupt_pending = 0;
+
+/* Hook installed by the signal handler: runs at the next call, return or instruction of the
+ * interrupted state, where raising an error is safe. */
+static void interrupt_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaws_host_push_interrupted(L);
+  lua_error(L);
+}
+
+/* SIGINT while a chunk runs. Only async-signal-safe work: lua_sethook is documented as safe
+ * to call from a signal handler (lua.c relies on it). Installed with SA_RESETHAND, so a second
+ * Ctrl-C (say, while stuck in C code) ends the process the default way. */
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupt_pending = 1;
+  if (&luaws_http_interrupted != NULL)
+    luaws_http_interrupted = 1;
+  lua_State *L = interrupt_target;
+  if (L != NULL)
+    lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static void clear_interrupt_flags(void) {
+  interrupt_pending = 0;
+  if (&luaws_http_interrupted != NULL)
+    luaws_http_interrupted = 0;
+}
+
 int luaws_host_docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
   lua_pushcfunction(L, message_handler);
   lua_insert(L, base);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
+
+  /* Leave SIGINT alone when the parent ignores it (a background job must stay immune). */
+  struct sigaction previous;
+  sigaction(SIGINT, NULL, &previous);
+  bool catch_sigint = previous.sa_handler != SIG_IGN;
+  lua_State *previous_target = interrupt_target;
+  if (catch_sigint) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_sigint;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND; /* no SA_RESTART: blocking calls return EINTR */
+    clear_interrupt_flags();
+    interrupt_target = L;
+    sigaction(SIGINT, &action, NULL);
+  }
   int status = lua_pcall(L, narg, nres, base);
+  if (catch_sigint) {
+    sigaction(SIGINT, &previous, NULL);
+    interrupt_target = previous_target;
+    /* A Ctrl-C that came as the chunk ended must not fire in the next one. */
+    if (interrupt_pending && lua_gethook(L) == interrupt_hook)
+      lua_sethook(L, NULL, 0, 0);
+    clear_interrupt_flags();
+  }
   lua_remove(L, base);
   return status;
 }
@@ -101,25 +247,45 @@ bool luaws_host_debug(lua_State *L) {
   return on;
 }
 
+/* The exit code an error value asks for: its integer `exit` field in 0..255, else 1. */
+static int error_exit_code(lua_State *L, int idx) {
+  int code = 1;
+  if (lua_type(L, idx) == LUA_TTABLE) {
+    lua_pushliteral(L, "exit");
+    if (lua_rawget(L, idx) == LUA_TNUMBER && lua_isinteger(L, -1)) {
+      lua_Integer asked = lua_tointeger(L, -1);
+      if (asked >= 0 && asked <= 255)
+        code = (int)asked;
+    }
+    lua_pop(L, 1);
+  }
+  return code;
+}
+
 int luaws_host_report(lua_State *L, int status) {
   if (status == LUA_OK)
     return 0;
   int top = lua_gettop(L);
-  int exit_code = 1;
-  if (lua_istable(L, top)) {
-    lua_getfield(L, top, "exit");
-    if (lua_isinteger(L, -1))
-      exit_code = (int)lua_tointeger(L, -1);
-  }
-  const char *msg = luaL_tolstring(L, top, NULL);
+  int exit_code = error_exit_code(L, top);
+  const char *msg = luaws_host_error_message(L, top);
   if (luaws_host_debug(L)) {
-    lua_getfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
-    if (lua_isstring(L, -1))
+    luaws_host_push_traceback(L);
+    if (lua_type(L, -1) == LUA_TSTRING)
       msg = lua_tostring(L, -1);
+  } else if (strchr(msg, '\n') != NULL) {
+    /* One line: the rest (require's list of paths tried, say) is for --debug. */
+    size_t len = strcspn(msg, "\n");
+    while (len > 0 && (msg[len - 1] == ':' || msg[len - 1] == ' '))
+      len--;
+    msg = lua_pushfstring(L, "%s (details with --debug)",
+                          lua_pushlstring(L, msg, len));
   }
+  fflush(stdout);
   fprintf(stderr, "luaws: %s\n", msg);
   fflush(stderr);
   lua_settop(L, top - 1);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
   return exit_code;
 }
 

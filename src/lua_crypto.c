@@ -1,9 +1,195 @@
-/* lua_crypto.c: placeholder for the "luaws.crypto" module (being written). */
+/* lua_crypto.c: the "luaws.crypto" module: SHA-256, HMAC, hex, base64, random bytes, UUIDs. */
+#include <stdint.h>
+#include <string.h>
+
 #include <lauxlib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "modules.h"
+#include "sigv4.h"
+
+/* crypto.sha256(data) -> 32 raw bytes. */
+static int l_sha256(lua_State *L) {
+  size_t n;
+  const char *data = luaL_checklstring(L, 1, &n);
+  unsigned char digest[32];
+  if (!luaws_sha256(data, n, digest))
+    return luaL_error(L, "crypto.sha256: OpenSSL failed");
+  lua_pushlstring(L, (const char *)digest, 32);
+  return 1;
+}
+
+/* crypto.sha256_hex(data) -> 64 lowercase hex digits. */
+static int l_sha256_hex(lua_State *L) {
+  size_t n;
+  const char *data = luaL_checklstring(L, 1, &n);
+  unsigned char digest[32];
+  char hex[65];
+  if (!luaws_sha256(data, n, digest))
+    return luaL_error(L, "crypto.sha256_hex: OpenSSL failed");
+  luaws_hex_encode(digest, 32, hex);
+  lua_pushlstring(L, hex, 64);
+  return 1;
+}
+
+/* crypto.hmac_sha256(key, data) -> 32 raw bytes. */
+static int l_hmac_sha256(lua_State *L) {
+  size_t key_len, n;
+  const char *key = luaL_checklstring(L, 1, &key_len);
+  const char *data = luaL_checklstring(L, 2, &n);
+  unsigned char mac[32];
+  if (!luaws_hmac_sha256(key, key_len, data, n, mac))
+    return luaL_error(L, "crypto.hmac_sha256: OpenSSL failed");
+  lua_pushlstring(L, (const char *)mac, 32);
+  OPENSSL_cleanse(mac, sizeof mac);
+  return 1;
+}
+
+/* crypto.hex(raw) -> lowercase hex. */
+static int l_hex(lua_State *L) {
+  size_t n;
+  const unsigned char *raw = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  luaL_Buffer b;
+  char *out = luaL_buffinitsize(L, &b, 2 * n + 1);
+  luaws_hex_encode(raw, n, out);
+  luaL_pushresultsize(&b, 2 * n);
+  return 1;
+}
+
+static int hex_digit(unsigned char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* crypto.unhex(hex) -> raw bytes, or nil, message for odd length or a non-hex digit. */
+static int l_unhex(lua_State *L) {
+  size_t n;
+  const unsigned char *hex = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  if (n % 2 != 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "crypto.unhex: odd number of hex digits");
+    return 2;
+  }
+  luaL_Buffer b;
+  char *out = luaL_buffinitsize(L, &b, n / 2);
+  for (size_t i = 0; i < n; i += 2) {
+    int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "crypto.unhex: not a hex digit at position %d", (int)(hi < 0 ? i + 1 : i + 2));
+      return 2;
+    }
+    out[i / 2] = (char)(hi * 16 + lo);
+  }
+  luaL_pushresultsize(&b, n / 2);
+  return 1;
+}
+
+/* crypto.base64_encode(raw) -> standard base64 with padding, no newlines. */
+static int l_base64_encode(lua_State *L) {
+  size_t n;
+  const unsigned char *raw = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  if (n > (size_t)INT32_MAX / 4 * 3 - 3)
+    return luaL_error(L, "crypto.base64_encode: input too large");
+  size_t out_len = 4 * ((n + 2) / 3);
+  luaL_Buffer b;
+  char *out = luaL_buffinitsize(L, &b, out_len + 1);
+  int written = n ? EVP_EncodeBlock((unsigned char *)out, raw, (int)n) : 0;
+  luaL_pushresultsize(&b, (size_t)written);
+  return 1;
+}
+
+static bool is_base64_char(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/';
+}
+
+/* crypto.base64_decode(text) -> raw bytes, or nil, message. Strict: standard alphabet, padded
+ * to a multiple of four, no whitespace. */
+static int l_base64_decode(lua_State *L) {
+  size_t n;
+  const unsigned char *text = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  size_t pad = 0;
+  if (n % 4 != 0 || n > (size_t)INT32_MAX)
+    goto bad;
+  if (n >= 1 && text[n - 1] == '=')
+    pad++;
+  if (n >= 2 && text[n - 2] == '=')
+    pad++;
+  for (size_t i = 0; i < n - pad; i++)
+    if (!is_base64_char(text[i]))
+      goto bad;
+  if (n == 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  luaL_Buffer b;
+  char *out = luaL_buffinitsize(L, &b, n / 4 * 3);
+  int written = EVP_DecodeBlock((unsigned char *)out, text, (int)n);
+  if (written < 0 || (size_t)written < pad)
+    goto bad;
+  luaL_pushresultsize(&b, (size_t)written - pad);
+  return 1;
+bad:
+  lua_pushnil(L);
+  lua_pushliteral(L, "crypto.base64_decode: not valid base64");
+  return 2;
+}
+
+/* crypto.random_bytes(n) -> n bytes from the OpenSSL CSPRNG (0 <= n <= 1 MiB). */
+static int l_random_bytes(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n >= 0 && n <= 1048576, 1, "must be 0 to 1048576");
+  luaL_Buffer b;
+  unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, (size_t)n + 1);
+  if (n > 0 && RAND_bytes(out, (int)n) != 1)
+    return luaL_error(L, "crypto.random_bytes: the random generator failed");
+  luaL_pushresultsize(&b, (size_t)n);
+  return 1;
+}
+
+/* crypto.uuid4() -> random RFC 4122 version 4 UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx". */
+static int l_uuid4(lua_State *L) {
+  unsigned char r[16];
+  if (RAND_bytes(r, sizeof r) != 1)
+    return luaL_error(L, "crypto.uuid4: the random generator failed");
+  r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+  r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+  char hex[33], out[36];
+  luaws_hex_encode(r, 16, hex);
+  memcpy(out, hex, 8);
+  out[8] = '-';
+  memcpy(out + 9, hex + 8, 4);
+  out[13] = '-';
+  memcpy(out + 14, hex + 12, 4);
+  out[18] = '-';
+  memcpy(out + 19, hex + 16, 4);
+  out[23] = '-';
+  memcpy(out + 24, hex + 20, 12);
+  lua_pushlstring(L, out, 36);
+  return 1;
+}
 
 int luaopen_luaws_crypto(lua_State *L) {
-  lua_newtable(L);
+  static const luaL_Reg functions[] = {
+    {"sha256", l_sha256},
+    {"sha256_hex", l_sha256_hex},
+    {"hmac_sha256", l_hmac_sha256},
+    {"hex", l_hex},
+    {"unhex", l_unhex},
+    {"base64_encode", l_base64_encode},
+    {"base64_decode", l_base64_decode},
+    {"random_bytes", l_random_bytes},
+    {"uuid4", l_uuid4},
+    {NULL, NULL},
+  };
+  luaL_newlib(L, functions);
   return 1;
 }

@@ -4,9 +4,10 @@
 
 #include <stddef.h>
 
-/* Writes into `out` the directory holding lua/ and recipes/: the install tree
- * (<exe>/../share/luaws) when the binary runs from one, else the source tree it was built
- * from. Always NUL-terminates `out`. */
+/* Writes into `out` the directory holding lua/ and recipes/, the first of: the install tree
+ * next to the running binary (<exe dir>/../share/luaws), the source tree the binary was built
+ * from, the configured install prefix's share/luaws. A candidate counts when it holds
+ * lua/luaws/init.lua; with none, the source tree. Always NUL-terminates `out`. */
 void luaws_find_data_dir(const char *argv0, char *out, size_t size);
 
 #endif

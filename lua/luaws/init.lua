@@ -1,7 +1,30 @@
 -- luaws: the library a script, recipe or the REPL gets as `aws`.
+-- The host requires this for every run, so everything heavier than luaws.host loads on first use.
 local M = {}
 
 M.host = require "luaws.host"
 M.version = M.host.versions().luaws
+
+--- aws.client(name, {profile=, region=, endpoint_url=, credentials=<provider|table|false>,
+--- max_attempts=, timeout=}) -> a "luaws.Client"; see lua/luaws/client.lua.
+function M.client(name, opts)
+  return require("luaws.client").new(name, opts)
+end
+
+--- aws.debug([on]) -> boolean: reads, or turns on or off, request logging (same as --debug).
+function M.debug(on)
+  local log = require "luaws.log"
+  if on ~= nil then return log.enable(on) end
+  return log.enabled()
+end
+
+-- The concurrency API lives in luaws.http (C scheduler); these forward to it on first use.
+for _, name in ipairs { "spawn", "wait", "parallel", "sleep", "now" } do
+  M[name] = function(...)
+    local fn = require("luaws.http")[name]
+    if not fn then error("luaws.http has no " .. name, 2) end
+    return fn(...)
+  end
+end
 
 return M

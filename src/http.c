@@ -1,0 +1,389 @@
+/* http.c: HTTP transfers on one libcurl multi handle: queueing, in-flight limit, completion. */
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+volatile sig_atomic_t luaws_http_interrupted = 0;
+
+typedef struct transfer_list {
+  luaws_transfer *head, *tail;
+  long count;
+} transfer_list;
+
+struct luaws_http {
+  CURLM *multi;
+  transfer_list queued, active;
+  long max_in_flight;
+  long requests, max_in_flight_seen, connections;
+};
+
+static bool curl_started = false;
+
+double luaws_http_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void list_append(transfer_list *l, luaws_transfer *t) {
+  t->next = NULL;
+  t->prev = l->tail;
+  if (l->tail)
+    l->tail->next = t;
+  else
+    l->head = t;
+  l->tail = t;
+  l->count++;
+}
+
+static void list_remove(transfer_list *l, luaws_transfer *t) {
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    l->head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  else
+    l->tail = t->prev;
+  t->prev = t->next = NULL;
+  l->count--;
+}
+
+/* Appends n bytes; false when memory runs out. */
+static bool buffer_add(luaws_http_buffer *b, const char *data, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + n)
+      cap *= 2;
+    char *grown = realloc(b->data, cap);
+    if (grown == NULL)
+      return false;
+    b->data = grown;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, data, n);
+  b->len += n;
+  return true;
+}
+
+static void buffer_free(luaws_http_buffer *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+luaws_http *luaws_http_new(void) {
+  if (!curl_started) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      return NULL;
+    curl_started = true;
+  }
+  luaws_http *h = calloc(1, sizeof *h);
+  if (h == NULL)
+    return NULL;
+  h->multi = curl_multi_init();
+  if (h->multi == NULL) {
+    free(h);
+    return NULL;
+  }
+  h->max_in_flight = LUAWS_HTTP_DEFAULT_MAX_IN_FLIGHT;
+  curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, h->max_in_flight);
+  return h;
+}
+
+void luaws_http_free(luaws_http *h) {
+  if (h == NULL)
+    return;
+  transfer_list *lists[] = {&h->queued, &h->active};
+  for (int i = 0; i < 2; i++) {
+    while (lists[i]->head) {
+      luaws_transfer *t = lists[i]->head;
+      if (t->state == LUAWS_TRANSFER_ACTIVE)
+        curl_multi_remove_handle(h->multi, t->easy);
+      list_remove(lists[i], t);
+      t->state = LUAWS_TRANSFER_DETACHED;
+      t->http = NULL;
+    }
+  }
+  curl_multi_cleanup(h->multi);
+  free(h);
+}
+
+long luaws_http_set_max_in_flight(luaws_http *h, long n) {
+  long previous = h->max_in_flight;
+  h->max_in_flight = n < 1 ? 1 : n;
+  if (h->max_in_flight > previous)
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, h->max_in_flight);
+  return previous;
+}
+
+void luaws_http_get_stats(const luaws_http *h, luaws_http_stats *out) {
+  out->requests = h->requests;
+  out->in_flight = h->active.count;
+  out->queued = h->queued.count;
+  out->max_in_flight_seen = h->max_in_flight_seen;
+  out->connections = h->connections;
+  out->max_in_flight = h->max_in_flight;
+}
+
+bool luaws_http_busy(const luaws_http *h) {
+  return h->queued.count > 0 || h->active.count > 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
+  luaws_transfer *t = userdata;
+  size_t n = size * nmemb;
+  if (t->body.len + n > t->max_body) {
+    t->too_large = true;
+    return 0;
+  }
+  if (t->body.cap == 0) {
+    curl_off_t expected = -1;
+    curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &expected);
+    if (expected > 0 && (size_t)expected <= t->max_body) {
+      t->body.data = malloc((size_t)expected);
+      t->body.cap = t->body.data ? (size_t)expected : 0;
+    }
+  }
+  return buffer_add(&t->body, data, n) ? n : 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
+  luaws_transfer *t = userdata;
+  size_t n = size * nmemb;
+  if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    t->head.len = 0;  /* a new response (after 100 Continue, say): keep only the last */
+  if (t->head.len + n > t->max_body)
+    return 0;
+  return buffer_add(&t->head, data, n) ? n : 0;
+}
+
+static bool has_header(const char *const *headers, const char *name) {
+  size_t len = strlen(name);
+  for (; headers && *headers; headers++) {
+    if (strncasecmp(*headers, name, len) == 0 && ((*headers)[len] == ':' || (*headers)[len] == ';'))
+      return true;
+  }
+  return false;
+}
+
+static bool add_header(luaws_transfer *t, const char *line) {
+  struct curl_slist *grown = curl_slist_append(t->headers, line);
+  if (grown == NULL)
+    return false;
+  t->headers = grown;
+  return true;
+}
+
+bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *req) {
+  memset(t, 0, sizeof *t);
+  t->http = h;
+  t->state = LUAWS_TRANSFER_NEW;
+  t->max_body = req->max_body ? req->max_body : LUAWS_HTTP_DEFAULT_MAX_BODY;
+  t->result = CURLE_OK;
+  t->easy = curl_easy_init();
+  if (t->easy == NULL) {
+    strcpy(t->errbuf, "cannot create a curl handle");
+    return false;
+  }
+  CURL *e = t->easy;
+  CURLcode rc = CURLE_OK;
+#define SET(opt, val) \
+  if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
+  SET(CURLOPT_ERRORBUFFER, t->errbuf);
+  SET(CURLOPT_PRIVATE, t);
+  SET(CURLOPT_URL, req->url);
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_TCP_NODELAY, 1L);
+  SET(CURLOPT_FOLLOWLOCATION, 0L);
+  SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, t);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, t);
+  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body);
+  if (req->timeout_ms > 0)
+    SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  if (req->connect_timeout_ms > 0)
+    SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+  const char *ca_bundle = getenv("AWS_CA_BUNDLE");
+  if (ca_bundle && *ca_bundle)
+    SET(CURLOPT_CAINFO, ca_bundle);
+
+  const char *method = req->method ? req->method : "GET";
+  bool sends_body = req->body != NULL || strcmp(method, "POST") == 0 ||
+                    strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
+  if (strcmp(method, "HEAD") == 0) {
+    SET(CURLOPT_NOBODY, 1L);
+  } else if (sends_body) {
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    SET(CURLOPT_POSTFIELDS, req->body ? req->body : "");
+    if (strcmp(method, "POST") != 0)
+      SET(CURLOPT_CUSTOMREQUEST, method);
+  } else if (strcmp(method, "GET") != 0) {
+    SET(CURLOPT_CUSTOMREQUEST, method);
+  }
+#undef SET
+  if (rc != CURLE_OK) {
+    if (t->errbuf[0] == '\0')
+      snprintf(t->errbuf, sizeof t->errbuf, "%s", curl_easy_strerror(rc));
+    return false;
+  }
+
+  bool ok = true;
+  for (const char *const *line = req->headers; ok && line && *line; line++)
+    ok = add_header(t, *line);
+  if (ok && !has_header(req->headers, "Expect"))
+    ok = add_header(t, "Expect:");  /* no 100-continue round trip */
+  if (ok && sends_body && !has_header(req->headers, "Content-Type"))
+    ok = add_header(t, "Content-Type:");  /* curl would add a form Content-Type */
+  if (!ok || curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers) != CURLE_OK) {
+    strcpy(t->errbuf, "cannot set the request headers");
+    return false;
+  }
+  return true;
+}
+
+/* Moves queued transfers onto the multi handle while slots are free. */
+static void start_queued(luaws_http *h) {
+  while (h->queued.head && h->active.count < h->max_in_flight) {
+    luaws_transfer *t = h->queued.head;
+    list_remove(&h->queued, t);
+    CURLMcode mc = curl_multi_add_handle(h->multi, t->easy);
+    if (mc != CURLM_OK) {
+      t->result = CURLE_FAILED_INIT;
+      snprintf(t->errbuf, sizeof t->errbuf, "%s", curl_multi_strerror(mc));
+      t->state = LUAWS_TRANSFER_DONE;
+      if (t->on_done)
+        t->on_done(t, t->on_done_data);
+      continue;
+    }
+    t->state = LUAWS_TRANSFER_ACTIVE;
+    list_append(&h->active, t);
+    if (h->active.count > h->max_in_flight_seen)
+      h->max_in_flight_seen = h->active.count;
+  }
+}
+
+void luaws_http_submit(luaws_transfer *t, luaws_transfer_done_fn on_done, void *data) {
+  luaws_http *h = t->http;
+  t->on_done = on_done;
+  t->on_done_data = data;
+  t->state = LUAWS_TRANSFER_QUEUED;
+  h->requests++;
+  list_append(&h->queued, t);
+  start_queued(h);
+}
+
+/* Completes every transfer curl reports done. Returns how many. */
+static int collect(luaws_http *h) {
+  int completed = 0;
+  int pending;
+  CURLMsg *msg;
+  while ((msg = curl_multi_info_read(h->multi, &pending)) != NULL) {
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    luaws_transfer *t = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    t->result = msg->data.result;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+    curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &t->elapsed);
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &t->new_connections);
+    h->connections += t->new_connections;
+    curl_multi_remove_handle(h->multi, t->easy);
+    list_remove(&h->active, t);
+    t->state = LUAWS_TRANSFER_DONE;
+    completed++;
+    if (t->on_done)
+      t->on_done(t, t->on_done_data);
+  }
+  start_queued(h);
+  return completed;
+}
+
+int luaws_http_pump(luaws_http *h, int timeout_ms) {
+  int running = 0;
+  start_queued(h);
+  curl_multi_perform(h->multi, &running);
+  int completed = collect(h);
+  if (completed == 0 && timeout_ms > 0) {
+    curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL);
+    curl_multi_perform(h->multi, &running);
+    completed = collect(h);
+  }
+  return completed;
+}
+
+void luaws_transfer_release(luaws_transfer *t) {
+  if (t->state == LUAWS_TRANSFER_QUEUED) {
+    list_remove(&t->http->queued, t);
+  } else if (t->state == LUAWS_TRANSFER_ACTIVE) {
+    curl_multi_remove_handle(t->http->multi, t->easy);
+    list_remove(&t->http->active, t);
+  }
+  t->state = LUAWS_TRANSFER_DETACHED;
+  if (t->easy) {
+    curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+  }
+  curl_slist_free_all(t->headers);
+  t->headers = NULL;
+  buffer_free(&t->head);
+  buffer_free(&t->body);
+}
+
+const char *luaws_transfer_error_code(const luaws_transfer *t, bool *retryable) {
+  *retryable = false;
+  switch (t->result) {
+  case CURLE_COULDNT_CONNECT:
+    *retryable = true;
+    return "ConnectionRefused";
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    *retryable = true;
+    return "DNSFailure";
+  case CURLE_OPERATION_TIMEDOUT: {
+    /* Once the request went out (on a new or a reused connection) it is a read timeout. */
+    long request_bytes = 0;
+    if (t->easy)
+      curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+    *retryable = true;
+    return request_bytes > 0 ? "ReadTimeout" : "ConnectTimeout";
+  }
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+    *retryable = true;
+    return "ConnectionReset";
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_ENGINE_INITFAILED:
+  case CURLE_SSL_SHUTDOWN_FAILED:
+  case CURLE_USE_SSL_FAILED:
+    return "TLSError";
+  case CURLE_TOO_MANY_REDIRECTS:
+    return "TooManyRedirects";
+  case CURLE_FILESIZE_EXCEEDED:
+    return "ResponseTooLarge";
+  case CURLE_WRITE_ERROR:
+    return t->too_large ? "ResponseTooLarge" : "TransportError";
+  default:
+    return "TransportError";
+  }
+}
