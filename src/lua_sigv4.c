@@ -203,8 +203,12 @@ static void read_time(lua_State *L, int t, char out[17]) {
   time_t when = 0;
   if (type == LUA_TNIL) {
     when = time(NULL);
-  } else if (type == LUA_TNUMBER && lua_isinteger(L, -1)) {
-    when = (time_t)lua_tointeger(L, -1);
+  } else if (type == LUA_TNUMBER) {
+    int whole = 0;
+    lua_Integer seconds = lua_tointegerx(L, -1, &whole); /* 1.4e9 from JSON is fine too */
+    if (!whole)
+      bad_field(L, "time", "must be whole epoch seconds");
+    when = (time_t)seconds;
   } else if (type == LUA_TSTRING) {
     size_t n;
     const char *s = lua_tolstring(L, -1, &n);
@@ -368,9 +372,11 @@ static int sign(lua_State *L) {
   int type = lua_getfield(L, 1, "expires");
   req.expires = 3600;
   if (type != LUA_TNIL) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 604800)
+    int whole = 0;
+    lua_Integer seconds = type == LUA_TNUMBER ? lua_tointegerx(L, -1, &whole) : 0;
+    if (!whole || seconds < 1 || seconds > 604800)
       bad_field(L, "expires", "must be whole seconds from 1 to 604800");
-    req.expires = (long)lua_tointeger(L, -1);
+    req.expires = (long)seconds;
   }
   lua_pop(L, 1);
   req.flags = (bool_field(L, 1, "normalize_path", true) ? LUAWS_SIGV4_NORMALIZE_PATH : 0) |

@@ -25,6 +25,7 @@ typedef struct xml_state {
   int *children;         /* [1..max_depth]: children appended so far */
   bool stopped;
   char error[96];        /* our own reason for stopping, if any */
+  XML_Size error_line, error_column;  /* where that reason applies */
 } xml_state;
 
 static void state_free(xml_state *st) {
@@ -50,6 +51,8 @@ static int state_gc(lua_State *L) {
 static void stop(xml_state *st, const char *reason) {
   if (!st->stopped) {
     snprintf(st->error, sizeof st->error, "%s", reason);
+    st->error_line = XML_GetCurrentLineNumber(st->parser);  /* the start of the event */
+    st->error_column = XML_GetCurrentColumnNumber(st->parser);
     st->stopped = true;
     XML_StopParser(st->parser, XML_FALSE);
   }
@@ -179,11 +182,13 @@ int luaws_xml_decode(lua_State *L, const char *s, size_t len, int max_depth, siz
     lua_replace(L, base + 1);  /* the root takes the state's slot */
     return 1;
   }
-  const char *reason = st->error[0] ? st->error : XML_ErrorString(XML_GetErrorCode(st->parser));
+  bool ours = st->error[0] != '\0';
+  const char *reason = ours ? st->error : XML_ErrorString(XML_GetErrorCode(st->parser));
+  XML_Size line = ours ? st->error_line : XML_GetCurrentLineNumber(st->parser);
+  XML_Size column = ours ? st->error_column : XML_GetCurrentColumnNumber(st->parser);
   lua_pushnil(L);
-  lua_pushfstring(L, "XML parse error at line %I, column %I: %s",
-                  (lua_Integer)XML_GetCurrentLineNumber(st->parser),
-                  (lua_Integer)XML_GetCurrentColumnNumber(st->parser) + 1, reason);
+  lua_pushfstring(L, "XML parse error at line %I, column %I: %s", (lua_Integer)line,
+                  (lua_Integer)column + 1, reason);
   state_free(st);
   lua_replace(L, base + 2);
   lua_replace(L, base + 1);

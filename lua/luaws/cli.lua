@@ -308,7 +308,15 @@ local function cmd_run(globals, name, tokens)
     if report.traceback then stderr(report.traceback) end
   end
   if globals.output == "json" then
-    stdout(plan.report_json(report))
+    local ok, text = pcall(plan.report_json, report)
+    if not ok then
+      -- A result that JSON cannot carry (a function, a cycle) is the recipe's bug: say so, exit 1.
+      report.result, report.status, report.exit = nil, "failed", 1
+      report.error = { code = "BadResult", message = "the recipe's result is not JSON: " .. tostring(text) }
+      stderr("luaws: " .. r.name .. ": " .. report.error.message)
+      text = plan.report_json(report)
+    end
+    stdout(text)
   else
     local text = plan.render_result(report.result)
     if text ~= "" then stdout(text) end

@@ -159,8 +159,8 @@ function Provider:get()
   if creds and (not creds.expiration or creds.expiration - now > self.advisory) then
     return creds
   end
-  if creds and (self.refreshing or creds.expiration - now > self.mandatory) then
-    -- advisory window (or another coroutine is already refreshing): try, keep the old on failure
+  if creds and creds.expiration - now > self.mandatory then
+    -- advisory window: try once (not while another coroutine is at it), keep the old on failure
     if not self.refreshing then
       self.refreshing = true
       local ok, fresh = pcall(self.fetch)
@@ -169,6 +169,7 @@ function Provider:get()
     end
     return self.current
   end
+  -- first use or mandatory window: the refresh must succeed (a concurrent duplicate is harmless)
   self.refreshing = true
   local ok, fresh = pcall(self.fetch)
   self.refreshing = false

@@ -40,17 +40,20 @@ function M.is_secret_name(name)
   return false
 end
 
+-- Returns a copy of a decoded JSON value with secret fields replaced, and whether any was.
 local function redact_json_value(value)
-  if type(value) ~= "table" then return value end
-  local out = {}
+  if type(value) ~= "table" then return value, false end
+  local out, changed = {}, false
   for k, v in pairs(value) do
     if type(k) == "string" and M.is_secret_name(k) then
-      out[k] = REDACTED
+      out[k], changed = REDACTED, true
     else
-      out[k] = redact_json_value(v)
+      local inner_changed
+      out[k], inner_changed = redact_json_value(v)
+      changed = changed or inner_changed
     end
   end
-  return setmetatable(out, getmetatable(value))
+  return setmetatable(out, getmetatable(value)), changed
 end
 
 -- Redacts "name=value" pairs (query strings and form bodies, names may be dotted like
@@ -93,7 +96,10 @@ function M.redact_body(body)
     local cjson = require "cjson.safe"
     local decoded = cjson.decode(body)
     if type(decoded) == "table" then
-      local encoded = cjson.encode(redact_json_value(decoded))
+      -- Re-encoding loses empty arrays and key order, so only a body with a secret is rewritten.
+      local redacted, changed = redact_json_value(decoded)
+      if not changed then return body end
+      local encoded = cjson.encode(redacted)
       if encoded then return encoded end
     end
     return redact_json_text(body)

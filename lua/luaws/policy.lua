@@ -149,7 +149,7 @@ end
 
 local function format_number(n)
   if math.type(n) == "integer" then return string.format("%d", n) end
-  if n ~= n or n == math.huge or n == -math.huge then error("cannot encode " .. tostring(n) .. " in JSON") end
+  if n ~= n or n == math.huge or n == -math.huge then error("cannot encode " .. tostring(n) .. " in JSON", 0) end
   if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return string.format("%.1f", n) end
   for digits = 15, 17 do
     local s = string.format("%." .. digits .. "g", n)
@@ -196,7 +196,7 @@ function M.json_encode(value, opts)
     elseif t == "number" then out[#out + 1] = format_number(v)
     elseif t == "boolean" then out[#out + 1] = tostring(v)
     elseif t == "table" then
-      if seen[v] then error("cannot encode a cyclic table in JSON") end
+      if seen[v] then error("cannot encode a cyclic table in JSON", 0) end
       seen[v] = true
       local mt = getmetatable(v)
       local seq, n = is_sequence(v)
@@ -217,7 +217,8 @@ function M.json_encode(value, opts)
         local keys = {}
         for k in pairs(v) do
           if type(k) ~= "string" then
-            if type(k) == "number" then k = tostring(k) else error("cannot encode a " .. type(k) .. " key in JSON") end
+            if type(k) ~= "number" then error("cannot encode a " .. type(k) .. " key in JSON", 0) end
+            k = tostring(k)
           end
           keys[#keys + 1] = k
         end
@@ -236,7 +237,7 @@ function M.json_encode(value, opts)
       end
       seen[v] = nil
     else
-      error("cannot encode a " .. t .. " in JSON")
+      error("cannot encode a " .. t .. " in JSON", 0)
     end
   end
   emit(value, 0, {})

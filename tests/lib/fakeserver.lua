@@ -43,7 +43,9 @@ function M.start(script, opts)
   function server.script(new_script) control(server, "POST", "/_script", cjson.encode(new_script)) end
   function server.stop()
     if not pipe then return end
-    if not opts.tls and not opts.blackhole then pcall(http.request, { method = "POST", url = server.url .. "/_shutdown", timeout = 2 }) end
+    if not opts.tls and not opts.blackhole then
+      pcall(http.request, { method = "POST", url = server.url .. "/_shutdown", timeout = 2 })
+    end
     pipe:close()
     pipe = nil
   end

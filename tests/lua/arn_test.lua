@@ -27,7 +27,8 @@ T.test("service-linked role ARN keeps its path in the id", function()
 end)
 
 T.test("colon-separated resources and resources without a type", function()
-  local p = assert(arn.parse("arn:aws:autoscaling:eu-west-1:111122223333:autoScalingGroup:uuid-1:autoScalingGroupName/g"))
+  local p = assert(arn.parse(
+    "arn:aws:autoscaling:eu-west-1:111122223333:autoScalingGroup:uuid-1:autoScalingGroupName/g"))
   T.eq(p.resource_type, "autoScalingGroup")
   T.eq(p.separator, ":")
   T.eq(p.resource_id, "uuid-1:autoScalingGroupName/g")
@@ -38,7 +39,8 @@ T.test("colon-separated resources and resources without a type", function()
 end)
 
 T.test("other partitions and their regions", function()
-  T.eq(assert(arn.parse("arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")).partition, "aws-cn")
+  local cn = "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  T.eq(assert(arn.parse(cn)).partition, "aws-cn")
   T.eq(assert(arn.parse("arn:aws-us-gov:iam::111122223333:role/x")).partition, "aws-us-gov")
   T.eq(arn.region_partition("us-gov-west-1"), "aws-us-gov")
   T.eq(arn.region_partition("cn-northwest-1"), "aws-cn")

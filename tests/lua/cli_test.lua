@@ -50,7 +50,7 @@ T.test("list shows every recipe once with categories, summary and origin", funct
   local json = cjson.decode((luaws("list --output json")))
   local names = {}
   for _, r in ipairs(json) do names[#names + 1] = r.name end
-  T.same(names, { "bad-field", "extra-one", "hello", "two-changes", "typo-global", "whoami" })
+  T.same(names, { "bad-field", "extra-one", "grant-reader", "hello", "two-changes", "typo-global", "whoami" })
 end)
 
 T.test("the project's ./recipes and the user's recipes are searched, shipped first", function()
@@ -84,7 +84,7 @@ T.test("help renders description, argument table and an example", function()
   local same = luaws("run hello --help")
   T.eq(same, (luaws("help hello")))
   out, err, code = luaws("help")
-  T.eq(code, 0)
+  T.eq(code, 0, err)
   T.match(out, "usage: luaws")
 end)
 
@@ -118,7 +118,8 @@ T.test("bad usage and bad input: one line on stderr, nothing on stdout, exit 2",
     { "run hello --name x --loud yes", "luaws: unexpected argument 'yes' (--loud is a flag and takes no value)\n" },
     { "run hello --name x --output yaml", "luaws: --output: 'yaml' is not one of text, json\n" },
     { "run hello --name x --region mars-1", "luaws: --region: 'mars-1' is not an AWS region name (like us-east-1)\n" },
-    { "run hello --name x --image-id ami-1", "luaws: --image-id: 'ami-1' is not an AMI ID (ami- and 8 or 17 hex digits)\n" },
+    { "run hello --name x --image-id ami-1",
+      "luaws: --image-id: 'ami-1' is not an AMI ID (ami- and 8 or 17 hex digits)\n" },
     { "run", "luaws: run needs a recipe name (`luaws list` shows them)\n" },
     { "run ./nowhere.lua", "luaws: recipe file './nowhere.lua' does not exist\n" },
     { "list extra", "luaws: list takes no arguments\n" },
@@ -199,39 +200,75 @@ T.test("--apply on a read-only recipe warns and changes nothing", function()
   T.eq(cjson.decode(out).applied, false)
 end)
 
+local server = localcloud.start()
+local endpoint = " --endpoint-url " .. server.url
+
 T.test("whoami against the local cloud, by --profile, and --expect-account", function()
-  local server = localcloud.start()
-  local ok, err = pcall(function()
-    write(tmpdir .. "/home/credentials", "[cloud]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
-      .. "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
-    write(tmpdir .. "/home/config", "[profile cloud]\nregion = us-east-1\n")
-    local endpoint = " --endpoint-url " .. server.url
-    local out, e, code = luaws("run whoami --profile cloud --output json" .. endpoint)
-    T.eq(code, 0, e)
-    local r = cjson.decode(out)
-    T.eq(r.status, "ok")
-    T.eq(r.result.account, "123456789012")
-    T.match(r.result.arn, "^arn:aws:sts::123456789012:")
-    T.eq(r.result.profile, "cloud")
-    T.ok(not out:find("wJalrXUtnFEMI"), "no secret on stdout")
-    T.ok(not e:find("wJalrXUtnFEMI"), "no secret on stderr")
-    out, e, code = luaws("--profile cloud run whoami" .. endpoint)
-    T.eq(code, 0, e)
-    T.match(out, "^account: 123456789012\narn: arn:aws:sts::123456789012:")
-    out, e, code = luaws("run whoami --profile cloud --expect-account 111122223333 --output json" .. endpoint)
-    T.eq(code, 1)
-    T.eq(e, "luaws: whoami: credentials belong to account 123456789012, not 111122223333\n")
-    r = cjson.decode(out)
-    T.eq(r.status, "failed")
-    T.eq(r.result.account, "123456789012", "the result is still reported")
-    out, e, code = luaws("run whoami --profile cloud --expect-account 12345" .. endpoint)
-    T.eq(code, 2)
-    T.eq(out, "")
-    T.eq(e, "luaws: --expect-account: '12345' is not a 12-digit AWS account ID\n")
-  end)
-  server.stop()
-  if not ok then error(err, 0) end
+  write(tmpdir .. "/home/credentials", "[cloud]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+    .. "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+  write(tmpdir .. "/home/config", "[profile cloud]\nregion = us-east-1\n")
+  local out, e, code = luaws("run whoami --profile cloud --output json" .. endpoint)
+  T.eq(code, 0, e)
+  local r = cjson.decode(out)
+  T.eq(r.status, "ok")
+  T.eq(r.result.account, "123456789012")
+  T.match(r.result.arn, "^arn:aws:sts::123456789012:")
+  T.eq(r.result.profile, "cloud")
+  T.ok(not out:find("wJalrXUtnFEMI"), "no secret on stdout")
+  T.ok(not e:find("wJalrXUtnFEMI"), "no secret on stderr")
+  out, e, code = luaws("--profile cloud run whoami" .. endpoint)
+  T.eq(code, 0, e)
+  T.match(out, "^account: 123456789012\narn: arn:aws:sts::123456789012:")
+  out, e, code = luaws("run whoami --profile cloud --expect-account 111122223333 --output json" .. endpoint)
+  T.eq(code, 1)
+  T.eq(e, "luaws: whoami: credentials belong to account 123456789012, not 111122223333\n")
+  r = cjson.decode(out)
+  T.eq(r.status, "failed")
+  T.eq(r.result.account, "123456789012", "the result is still reported")
+  out, e, code = luaws("run whoami --profile cloud --expect-account 12345" .. endpoint)
+  T.eq(code, 2)
+  T.eq(out, "")
+  T.eq(e, "luaws: --expect-account: '12345' is not a 12-digit AWS account ID\n")
 end)
 
+T.test("a key policy change: the plan changes nothing, --apply backs up and writes, a rerun is a no-op", function()
+  local function key_policy(key)
+    local out = luaws(string.format([[-e "io.write(aws.client('kms', {profile='cloud', endpoint_url='%s'})]]
+      .. [[:GetKeyPolicy{KeyId='%s', PolicyName='default'}.Policy)"]], server.url, key))
+    return out
+  end
+  local key, e = luaws(string.format([[-e "io.write(aws.client('kms', {profile='cloud', endpoint_url='%s'})]]
+    .. [[:CreateKey{}.KeyMetadata.KeyId)"]], server.url))
+  T.match(key, "^%x+%-", e)
+  local original = key_policy(key)
+  T.match(original, "Enable IAM User Permissions")
+  local cmd = "run grant-reader --profile cloud --key-id " .. key .. " --account-id 444455556666" .. endpoint
+  local out, err, code = luaws(cmd .. " --output json")
+  T.eq(code, 0, err)
+  local r = cjson.decode(out)
+  T.eq(r.status, "planned")
+  T.eq(r.plan[1].action, "PutKeyPolicy")
+  T.match(r.plan[1].diff, "%+ added Sid AllowRead444455556666")
+  T.eq(key_policy(key), original, "planning changed the key policy")
+  out, err, code = luaws(cmd .. " --apply --output json")
+  T.eq(code, 0, err)
+  r = cjson.decode(out)
+  T.eq(r.status, "applied")
+  T.eq(r.plan[1].status, "done")
+  local backup = err:match("saved the old key policy to (%S+)")
+  T.ok(backup and backup:find("^" .. tmpdir:gsub("%p", "%%%0") .. "/backups/grant%-reader/"), err)
+  local f = assert(io.open(backup))
+  T.eq(f:read("a"), original)
+  f:close()
+  local now = key_policy(key)
+  T.match(now, "AllowRead444455556666")
+  T.match(now, "Enable IAM User Permissions", "the owner's statement survives")
+  out, err, code = luaws(cmd .. " --apply --output json")
+  T.eq(code, 0, err)
+  T.eq(cjson.decode(out).status, "nothing-to-do")
+  T.eq(key_policy(key), now)
+end)
+
+server.stop()
 os.execute("rm -rf " .. q(tmpdir))
 T.done()

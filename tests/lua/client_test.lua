@@ -21,8 +21,8 @@ local function kms_client(opts)
 end
 
 T.test("a JSON call: request shape, SigV4 headers, decoded result", function()
-  server.script { default = json_reply(200, { Keys = { { KeyId = "k-1", KeyArn = "arn:aws:kms:eu-west-1:111122223333:key/k-1" } },
-    Truncated = false }) }
+  server.script { default = json_reply(200, { Truncated = false,
+    Keys = { { KeyId = "k-1", KeyArn = "arn:aws:kms:eu-west-1:111122223333:key/k-1" } } }) }
   local kms = kms_client()
   local result = kms:ListKeys { Limit = 5 }
   T.eq(result.Keys[1].KeyId, "k-1")
@@ -180,6 +180,26 @@ T.test("region and endpoint come from the environment through luaws.config", fun
   T.eq(kms.max_attempts, 4)
   kms:ListKeys {}
   T.match(server.log()[1].headers["authorization"], "/ap%-southeast%-2/kms/aws4_request")
+end)
+
+T.test("calls inside aws.parallel overlap", function()
+  local reply = json_reply(200, { Keys = {} })
+  reply.delay = 0.3
+  server.script { default = reply }
+  local kms = kms_client()
+  local tasks = {}
+  for i = 1, 5 do tasks[i] = function() return kms:ListKeys {}.ResponseMetadata.HTTPStatusCode end end
+  local results, errs = aws.parallel(tasks)
+  for i = 1, 5 do
+    T.eq(results[i], 200)
+    T.eq(errs and errs[i], nil)
+  end
+  -- sequential calls reuse one connection; overlapping calls need one each
+  local connections = {}
+  for _, req in ipairs(server.log()) do connections[req.conn] = true end
+  local count = 0
+  for _ in pairs(connections) do count = count + 1 end
+  T.eq(count, 5)
 end)
 
 server.stop()

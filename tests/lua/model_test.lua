@@ -1,4 +1,5 @@
 -- model_test: service models load from the committed data, resolve shapes and forgive typos helpfully.
+-- luacheck: no max line length (fixtures: AWS bodies, ARNs and expected messages read best unbroken)
 local T = require "testing"
 local model = require "luaws.model"
 local errors = require "luaws.errors"

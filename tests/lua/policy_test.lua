@@ -81,7 +81,8 @@ T.test("malformed JSON is a clear MalformedPolicyDocument error", function()
 end)
 
 T.test("a single-object Statement is read as a list of one", function()
-  local doc = policy.decode('{"Version":"2012-10-17","Statement":{"Sid":"One","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}')
+  local doc = policy.decode('{"Version":"2012-10-17","Statement":'
+    .. '{"Sid":"One","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}')
   T.eq(#policy.statements(doc), 1)
   T.eq(policy.find(doc, "One").Effect, "Allow")
 end)
@@ -105,7 +106,8 @@ T.test("merge adds and replaces by Sid and keeps every other statement untouched
   T.eq(#replaced.Statement, 5)
   T.eq(#policy.find(replaced, "LuawsUse").Action, 2)
   -- An empty Action list written by Lua stays a list once normalised.
-  local with_empty = policy.merge(policy.new(), { { Sid = "E", Effect = "Allow", Principal = "*", Action = policy.array(),
+  local with_empty = policy.merge(policy.new(), { { Sid = "E", Effect = "Allow", Principal = "*",
+                                                    Action = policy.array(),
                                                     Resource = "*" } })
   T.match(policy.encode(with_empty), '"Action":%[%]')
   T.raises(function() policy.merge(doc, { { Effect = "Allow" } }) end)
@@ -208,7 +210,8 @@ T.test("owner administration must survive", function()
   T.match(err, "kms:PutKeyPolicy")
   -- Conditioning the owner's statement is as bad as removing it.
   local conditioned = policy.merge(doc, { { Sid = "Enable IAM User Permissions", Effect = "Allow",
-    Principal = { AWS = A }, Action = "kms:*", Resource = "*", Condition = { Bool = { ["aws:SecureTransport"] = "true" } } } })
+    Principal = { AWS = A }, Action = "kms:*", Resource = "*",
+    Condition = { Bool = { ["aws:SecureTransport"] = "true" } } } })
   T.eq(policy.check_owner_admin(doc, conditioned, A), nil)
   -- A policy whose admin is a role, not root: keeping the role keeps it administrable.
   local role_admin = policy.decode([[{"Statement":[{"Sid":"Admin","Effect":"Allow",

@@ -1,4 +1,5 @@
 -- protocol_botocore_test: requests serialised by luaws equal botocore's own, for every protocol.
+-- luacheck: no max line length (fixtures: AWS bodies, ARNs and expected messages read best unbroken)
 --
 -- Each case's parameters are JSON text handed unchanged to both sides: luaws decodes it with
 -- cjson (so integers arrive as floats and empty lists as empty tables, the hard cases), a small

@@ -1,4 +1,5 @@
 -- protocol_errors_test: luaws.errors, and error replies in every shape AWS (and moto, and proxies) send.
+-- luacheck: no max line length (fixtures: AWS bodies, ARNs and expected messages read best unbroken)
 local T = require "testing"
 local errors = require "luaws.errors"
 local model = require "luaws.model"

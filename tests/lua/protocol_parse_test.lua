@@ -1,4 +1,5 @@
 -- protocol_parse_test: realistic AWS replies (EC2, Auto Scaling, IAM, STS, KMS, Organizations) are
+-- luacheck: no max line length (fixtures: AWS bodies, ARNs and expected messages read best unbroken)
 -- shaped as expected, and exactly as botocore's own parsers shape them.
 local T = require "testing"
 local cjson = require "cjson"
@@ -386,7 +387,7 @@ local function comparable(shape, v)
 end
 
 local names, entries = {}, {}
-for key, body in pairs(RESPONSES) do names[#names + 1] = key end
+for key in pairs(RESPONSES) do names[#names + 1] = key end
 table.sort(names)
 for i, key in ipairs(names) do
   local service, op = key:match("^(%w+)_(%w+)$")

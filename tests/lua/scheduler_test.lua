@@ -103,7 +103,9 @@ T.test("nested spawns: tasks spawn and wait for tasks", function()
     return http.wait(left) + http.wait(right)
   end
   T.eq(http.wait(http.spawn(fib, 12)), 144)
-  local results = http.parallel{ function() return http.parallel{ function() return 1 end, function() return 2 end }[2] end }
+  local results = http.parallel{
+    function() return http.parallel{ function() return 1 end, function() return 2 end }[2] end,
+  }
   T.eq(results[1], 2)
 end)
 
@@ -168,6 +170,23 @@ T.test("reentrancy: blocking calls in a non-yieldable context inside a task", fu
   T.eq(results[1], "123inner")
   T.eq(results[2], "other")
   T.ok(other_ran)
+end)
+
+T.test("tasks yield through pcall, and errors caught there stay caught", function()
+  local t = http.spawn(function()
+    local ok, value = pcall(function()
+      http.sleep(0.01)
+      return "after-yield"
+    end)
+    local caught_ok, caught = pcall(function()
+      http.sleep(0)
+      error("inner", 0)
+    end)
+    return ok, value, caught_ok, caught
+  end)
+  local other = http.spawn(function() return "other" end)
+  T.same({ http.wait(t) }, { true, "after-yield", false, "inner" })
+  T.eq(http.wait(other), "other")
 end)
 
 T.test("a task cannot wait for itself; deadlocks are reported", function()

@@ -2,7 +2,6 @@
 """gen_services_test: the committed service models are exactly what tools/gen_services.py makes."""
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile

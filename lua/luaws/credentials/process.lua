@@ -49,7 +49,8 @@ function M.run(command, label, source)
   end
   if parsed.Version ~= 1 then
     fail("unsupported Version %s in the command's output: only 1 is supported",
-      parsed.Version == nil and "(missing)" or string.format("%q", tostring(parsed.Version)))
+      parsed.Version == nil and "(missing)"
+        or string.format("%q", tostring(math.tointeger(parsed.Version) or parsed.Version)))
   end
   for _, key in ipairs { "AccessKeyId", "SecretAccessKey" } do
     if type(parsed[key]) ~= "string" or parsed[key] == "" then

@@ -255,15 +255,20 @@ local function lua_type(v)
   return type(v)
 end
 
+-- math.tointeger also converts strings ("3600"): a parameter must already be a number.
+local function is_integral(v)
+  return type(v) == "number" and math.tointeger(v) ~= nil
+end
+
 local SCALAR_CHECKS = {
   string = function(v) return type(v) == "string", "string" end,
   character = function(v) return type(v) == "string", "string" end,
   blob = function(v) return type(v) == "string", "string (bytes)" end,
   boolean = function(v) return type(v) == "boolean", "boolean" end,
-  integer = function(v) return math.tointeger(v) ~= nil, "integer" end,
-  long = function(v) return math.tointeger(v) ~= nil, "integer" end,
-  short = function(v) return math.tointeger(v) ~= nil, "integer" end,
-  byte = function(v) return math.tointeger(v) ~= nil, "integer" end,
+  integer = function(v) return is_integral(v), "integer" end,
+  long = function(v) return is_integral(v), "integer" end,
+  short = function(v) return is_integral(v), "integer" end,
+  byte = function(v) return is_integral(v), "integer" end,
   float = function(v) return type(v) == "number", "number" end,
   double = function(v) return type(v) == "number", "number" end,
   timestamp = function(v)
