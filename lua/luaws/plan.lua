@@ -110,18 +110,32 @@ function Plan:empty() return #self.steps == 0 end
 --- plan:may_write() -> whether a write may go out right now.
 function Plan:may_write() return self.applying and self.writes_open > 0 end
 
+-- The AWS name of an operation however the recipe spelt it (kms:create_grant, kms:CREATEGRANT):
+-- the client's model knows; without one, snake_case and lowerCamel are folded to CamelCase.
+local function canonical_operation(client, key)
+  local svc = rawget(client, "service")
+  if type(svc) == "table" and type(svc.operation) == "function" then
+    local ok, op = pcall(svc.operation, svc, key)
+    if ok and type(op) == "table" and type(op.name) == "string" then return op.name end
+  end
+  return (key:gsub("^%l", string.upper):gsub("_(%w)", string.upper))
+end
+
 --- plan.guard_client(client, service, the_plan) -> a proxy of an aws client whose operations that
 --- change anything raise {code="ChangeOutsidePlan"} unless the plan is applying one of its steps.
---- Reads and non-operation fields pass straight through.
+--- Operations are checked under their AWS names whatever the spelling, also through
+--- client:call(name, ...) and client:paginate(name, ...); plain fields pass straight through.
 function M.guard_client(client, service, the_plan)
   local function check(operation)
-    if type(operation) == "string" and not M.is_read_only(operation) and not the_plan:may_write() then
+    if type(operation) ~= "string" then return end
+    local name = canonical_operation(client, operation)
+    if not M.is_read_only(name) and not the_plan:may_write() then
       if not the_plan.mutating then
-        error(refusal(service, operation, "recipe " .. the_plan.recipe .. " is read-only"), 0)
+        error(refusal(service, name, "recipe " .. the_plan.recipe .. " is read-only"), 0)
       elseif not the_plan.applying then
-        error(refusal(service, operation, "not applying (plan only; rerun with --apply)"), 0)
+        error(refusal(service, name, "not applying (plan only; rerun with --apply)"), 0)
       else
-        error(refusal(service, operation, "make it inside ctx.plan:add{..., apply=function() ... end}"), 0)
+        error(refusal(service, name, "make it inside ctx.plan:add{..., apply=function() ... end}"), 0)
       end
     end
   end
@@ -129,26 +143,21 @@ function M.guard_client(client, service, the_plan)
   return setmetatable(proxy, {
     __name = "luaws.GuardedClient",
     __index = function(_, key)
-      if key == "paginate" then
+      local value = client[key]
+      if type(value) ~= "function" then return value end
+      if key == "paginate" or key == "call" then
         return function(_, operation, ...)
           check(operation)
-          return client:paginate(operation, ...)
+          return value(client, operation, ...)
         end
       end
-      local value = client[key]
-      if type(key) == "string" and key:find("^%u") and type(value) == "function" then
-        return function(_, ...)
-          check(key)
-          return value(client, ...)
-        end
+      -- Every other function is treated as an operation: a helper method that is not one is
+      -- refused while planning, which errs on the safe side.
+      return function(first, ...)
+        check(key)
+        if first == proxy then return value(client, ...) end
+        return value(first, ...)
       end
-      if type(value) == "function" then
-        return function(first, ...)
-          if first == proxy then return value(client, ...) end
-          return value(first, ...)
-        end
-      end
-      return value
     end,
   })
 end

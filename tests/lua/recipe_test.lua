@@ -218,6 +218,37 @@ T.test("a plan changes nothing: writes are refused unless applying a step", func
   T.eq(report.result.refused, "ChangeOutsidePlan", "outside a step a write is refused even when applying")
 end)
 
+T.test("other spellings and call() cannot sneak a write past the guard", function()
+  local calls = {}
+  local path = mutating_recipe([[
+    local kms = ctx.client("kms")
+    local codes = {}
+    for _, attempt in ipairs {
+      function() return kms:create_grant {} end,
+      function() return kms:createGrant {} end,
+      function() return kms:call("PutKeyPolicy", {}) end,
+      function() return kms:paginate("CreateGrant", {}) end,
+    } do
+      local ok, err = pcall(attempt)
+      codes[#codes + 1] = ok and "allowed" or err.code
+    end
+    kms:describe_key {}
+    kms:call("ListGrants", {})
+    return codes
+]])
+  local fake = fake_aws(calls)
+  local real_client = fake.client
+  fake.client = function(...)
+    local c = real_client(...)
+    rawset(c, "call", function(self, name) calls[#calls + 1] = "call:" .. name return self end)
+    return c
+  end
+  local report = recipe.execute(recipe.load(path), { aws = fake })
+  T.eq(report.status, "nothing-to-do", report.error and report.error.message)
+  T.same(report.result, { "ChangeOutsidePlan", "ChangeOutsidePlan", "ChangeOutsidePlan", "ChangeOutsidePlan" })
+  T.same(calls, { "kms:describe_key", "call:ListGrants" })
+end)
+
 T.test("read-only recipes cannot write or plan, even with --apply", function()
   local calls = {}
   local path = write_recipe("ro", [[
