@@ -7,6 +7,10 @@ never leaves a server behind).
 
 Signature checking: `--auth N` lets the first N requests through unchecked (bootstrap), then
 every request's SigV4 signature and IAM policy is checked (moto's INITIAL_NO_AUTH_ACTION_COUNT).
+
+Unless `--stock`, extensions.py adds the AWS behaviours the cross-account story needs and the
+`/localcloud-api/` endpoints (seed, reconcile); `--asg-retry S` retries failed Auto Scaling
+launches every S seconds. See docs/localcloud.md.
 """
 import argparse
 import os

@@ -195,20 +195,20 @@ local function plan_grant(ctx, src, dst, key, role_arn, operations, undo)
   }
 end
 
+-- The group's latest activities, newest first, and one line about the newest.
 local function report_activities(ctx, dst, group_name)
   local activities = dst.autoscaling:DescribeScalingActivities {
-    AutoScalingGroupName = group_name, MaxRecords = 5 }.Activities or {}
+    AutoScalingGroupName = group_name, MaxRecords = 3 }.Activities or {}
   local out = {}
   for _, a in ipairs(activities) do
-    out[#out + 1] = { status = a.StatusCode, message = a.StatusMessage, description = a.Description,
-                      start = a.StartTime }
+    out[#out + 1] = { status = a.StatusCode, message = a.StatusMessage, start = a.StartTime }
   end
-  local failed = kmsaccess.failed_launches(activities)
-  if #failed > 0 then
-    ctx.log(string.format("group %s: latest failed launch: %s", group_name, failed[1].StatusMessage or "?"))
-  elseif activities[1] then
-    ctx.log(string.format("group %s: latest activity %s: %s", group_name, activities[1].StatusCode or "?",
-                          activities[1].Description or ""))
+  local latest = activities[1]
+  if latest and #kmsaccess.failed_launches({ latest }) > 0 then
+    ctx.log(string.format("group %s: latest launch failed: %s", group_name, latest.StatusMessage or "?"))
+  elseif latest then
+    ctx.log(string.format("group %s: latest activity %s: %s", group_name, latest.StatusCode or "?",
+                          latest.Description or ""))
   end
   return out
 end

@@ -119,6 +119,25 @@ aws_secret_access_key = not-the-secret-WRONGSECRET
   end)
 end)
 server.stop()
+
+-- AssumeRoleWithWebIdentity is unsigned, which moto answers only with signature checking off.
+T.test("web identity: an unsigned AssumeRoleWithWebIdentity through the real client", function()
+  local open_server = localcloud.start()
+  local done, failure = pcall(function()
+    config.set_env { HOME = tmpdir, AWS_CONFIG_FILE = tmpdir .. "/none", AWS_SHARED_CREDENTIALS_FILE =
+      tmpdir .. "/none", AWS_EC2_METADATA_DISABLED = "true", AWS_REGION = "us-east-1",
+      AWS_ENDPOINT_URL = open_server.url, AWS_ROLE_ARN = "arn:aws:iam::111111111111:role/Web",
+      AWS_WEB_IDENTITY_TOKEN_FILE = write("token", "header.payload.signature"),
+      AWS_ROLE_SESSION_NAME = "web-session" }
+    local creds = credentials.chain {}:get()
+    T.match(creds.access_key, "^ASIA")
+    T.eq(creds.source, "web-identity:arn:aws:iam::111111111111:role/Web")
+    local who = aws.client("sts", { credentials = creds, max_attempts = 1 }):GetCallerIdentity {}
+    T.eq(who.Arn, "arn:aws:sts::111111111111:assumed-role/Web/web-session")
+  end)
+  open_server.stop()
+  if not done then error(failure, 0) end
+end)
 config.set_env(nil)
 os.execute("rm -rf " .. tmpdir)
 if not ok then

@@ -35,30 +35,7 @@ end
 credentials.hooks.http_request = http_request
 credentials.hooks.sleep = function() end
 
-local http = require "luaws.http"
-if http.request then
-  real_http = http.request
-else
-  -- luaws.http is still a placeholder in this tree: a curl stand-in with the same contract.
-  real_http = function(req)
-    local out = os.tmpname()
-    local cmd = { "curl -s -o " .. out .. " -w '%{http_code}' -X " .. req.method }
-    for name, value in pairs(req.headers or {}) do
-      cmd[#cmd + 1] = string.format("-H '%s: %s'", name, value)
-    end
-    cmd[#cmd + 1] = "--max-time " .. tostring(req.timeout or 5)
-    cmd[#cmd + 1] = "'" .. req.url .. "'"
-    local p = io.popen(table.concat(cmd, " "))
-    local code = tonumber(p:read("a"))
-    p:close()
-    local f = io.open(out)
-    local body = f and f:read("a") or ""
-    if f then f:close() end
-    os.remove(out)
-    if not code or code == 0 then return nil, { code = "ConnectionError", message = "curl failed" } end
-    return { status = code, headers = {}, body = body }
-  end
-end
+real_http = assert(require("luaws.http").request, "luaws.http.request is missing")
 
 -- A scripted local HTTP server (tests/lib/fakeserver.py).
 local function fakeserver(script)

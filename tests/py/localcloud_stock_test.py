@@ -2,10 +2,12 @@
 import json
 import os
 import sys
+import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.environ.get("LUAWS_SOURCE_DIR", "."), "localcloud"))
-from testkit import Checks, Cloud, error_code, latest_activity  # noqa: E402
+from testkit import (BLOG_OPERATIONS, Checks, Cloud, error_code,  # noqa: E402
+                     external_statements, key_policy, latest_activity, put_policy)
 
 checks = Checks()
 
@@ -74,7 +76,7 @@ try:
 finally:
     cloud.stop()
 
-cloud = Cloud("--auth", "0")
+cloud = Cloud("--auth", "0", "--asg-retry", "0.5")
 try:
     s = cloud.seed(console_policy=True)
 
@@ -91,6 +93,22 @@ try:
         cloud.add_user("forger", right["access_key_id"], "0" * 40)
         code, _ = error_code(cloud.client("sts", "forger").get_caller_identity)
         assert code == "SignatureDoesNotMatch", code
+
+    @checks.case("Auto Scaling retries on its own: the group launches once the fix is in")
+    def _():
+        kms_a, kms_b = cloud.client("kms", "source"), cloud.client("kms", "target")
+        asg_b = cloud.client("autoscaling", "target")
+        policy = key_policy(kms_a, s["key_arn"])
+        policy["Statement"] += external_statements(s["target_account"])
+        put_policy(kms_a, s["key_arn"], policy)
+        kms_b.create_grant(KeyId=s["key_arn"], GranteePrincipal=s["service_linked_role_arn"],
+                           Operations=BLOG_OPERATIONS, Name="asg")
+        deadline = time.time() + 60
+        while latest_activity(asg_b, s["group_name"]).get("StatusCode") != "Successful":
+            assert time.time() < deadline, "no retry within 60 s"
+            time.sleep(0.2)
+        cause = latest_activity(asg_b, s["group_name"])["Cause"]
+        assert "in response to a difference between desired and actual capacity" in cause
 finally:
     cloud.stop()
 
