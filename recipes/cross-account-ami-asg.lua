@@ -55,7 +55,7 @@ local function find_keys(ctx, src, dst, launch, source_account)
 
   if ctx.args.key_id then add(ctx.args.key_id, "--key-id") end
   for _, image_id in ipairs(launch.image_ids) do
-    local ok, image, keys = pcall(kmsaccess.image_keys, src.ec2, image_id)
+    local ok, image = pcall(kmsaccess.describe_image, src.ec2, image_id)
     if not ok then
       if not_found(image, { "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable" }) then
         ctx.fail(string.format("AMI %s not found in the source account %s: %s", image_id,
@@ -71,6 +71,7 @@ local function find_keys(ctx, src, dst, launch, source_account)
       ctx.fail(string.format("AMI %s is owned by account %s, but --source-profile is account %s",
                              image_id, image.OwnerId, source_account))
     end
+    local keys = kmsaccess.image_keys(src.ec2, image)
     for _, k in ipairs(keys) do
       add(k.key, string.format("AMI %s snapshot %s", image_id, describe_list(k.snapshots)))
     end
@@ -307,10 +308,8 @@ Without --apply it only reads and prints the plan. A second run after success ha
       ctx.log(string.format("group %s launches %s from %s", a.asg_name, tostring(l.image_id), l.source or "?"))
     end
     -- Both the group's AMI and an explicit --image-id are checked when they differ.
-    launch.image_ids = {}
-    for _, id in ipairs { launch.image_id, a.image_id } do
-      if id and id ~= launch.image_ids[1] then launch.image_ids[#launch.image_ids + 1] = id end
-    end
+    launch.image_ids = { launch.image_id }
+    if a.image_id and a.image_id ~= launch.image_id then launch.image_ids[#launch.image_ids + 1] = a.image_id end
 
     local role_arn = a.service_linked_role_arn
       or (group and group.ServiceLinkedRoleARN)

@@ -28,6 +28,7 @@ static const luaL_Reg preloaded_modules[] = {
   {"luaws.http", luaopen_luaws_http},
   {"luaws.xml", luaopen_luaws_xml},
   {"luaws.host", luaopen_luaws_host},
+  {"luaws.fs", luaopen_luaws_fs},
   {"cjson", luaopen_cjson},
   {"cjson.safe", luaopen_cjson_safe},
   {NULL, NULL},

@@ -10,6 +10,7 @@ int luaopen_luaws_crypto(lua_State *L);  /* "luaws.crypto": sha256, hmac, hex, b
 int luaopen_luaws_http(lua_State *L);    /* "luaws.http": curl multi transport, scheduler */
 int luaopen_luaws_xml(lua_State *L);     /* "luaws.xml": expat decoder                    */
 int luaopen_luaws_host(lua_State *L);    /* "luaws.host": paths, versions, terminal, env  */
+int luaopen_luaws_fs(lua_State *L);      /* "luaws.fs": private files, listings, modes    */
 
 /* From liblua5.4-cjson. */
 int luaopen_cjson(lua_State *L);

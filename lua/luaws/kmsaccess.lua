@@ -140,13 +140,16 @@ local function kms_key_arn_or_id(v)
   return type(v) == "string" and v ~= "" and v or nil
 end
 
---- kmsaccess.image_keys(ec2, image_id) -> image, keys: reads the AMI and the KMS keys of its EBS
---- snapshots with a client of the account that owns the image (the snapshots are visible there).
---- keys is a list of {key=<id or ARN as EC2 reports it>, snapshots={...}}, in first-seen order.
-function M.image_keys(ec2, image_id)
+--- kmsaccess.describe_image(ec2, image_id) -> the image as its owner's account sees it, or nil.
+function M.describe_image(ec2, image_id)
   local images = ec2:DescribeImages { ImageIds = { image_id } }.Images or {}
-  local image = images[1]
-  if not image then return nil, {} end
+  return images[1]
+end
+
+--- kmsaccess.image_keys(ec2, image) -> keys: the KMS keys of the image's EBS snapshots, read with a
+--- client of the account that owns the snapshots (only it sees their KmsKeyId). keys is a list of
+--- {key=<id or ARN as EC2 reports it>, snapshots={...}}, in first-seen order.
+function M.image_keys(ec2, image)
   local snapshot_ids, by_snapshot = {}, {}
   for _, mapping in ipairs(image.BlockDeviceMappings or {}) do
     local ebs = mapping.Ebs
@@ -171,7 +174,7 @@ function M.image_keys(ec2, image_id)
       table.insert(index[key].snapshots, id)
     end
   end
-  return image, keys
+  return keys
 end
 
 --- kmsaccess.group_launch(autoscaling, ec2, group_name) -> group, launch: the group and what it

@@ -1,5 +1,6 @@
 -- recipe: finds, loads and validates recipe files, and runs one with its ctx (plan, clients, result).
 local args = require "luaws.args"
+local fs = require "luaws.fs"
 local plan = require "luaws.plan"
 local strict = require "luaws.strict"
 
@@ -35,8 +36,6 @@ M.FIELDS = {
 }
 M.SAFETY_CATEGORIES = { "mutating", "read-only" }
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
 local function home() return os.getenv("HOME") or "" end
 
 --- recipe.search_path() -> list of {dir=, origin=} in priority order: shipped recipes, ./recipes,
@@ -55,19 +54,15 @@ function M.search_path()
   return dirs
 end
 
--- Lists *.lua files of a folder with its real path (to spot a folder reached twice). Lua has no
--- directory listing of its own; the shell's is enough for a handful of recipe folders.
+-- Lists a folder's *.lua files with the folder's real path (to spot a folder reached twice).
 local function scan_dir(dir)
-  local p = io.popen("cd " .. shell_quote(dir) .. " 2>/dev/null && pwd -P && ls -1 2>/dev/null")
-  if not p then return nil end
-  local real = p:read("l")
+  local real = fs.realpath(dir)
+  local names = real and fs.list(real)
+  if not names then return nil end
   local files = {}
-  for line in p:lines() do
-    if line:find("^[%w][%w_%-]*%.lua$") then files[#files + 1] = line end
+  for _, name in ipairs(names) do
+    if name:find("^[%w][%w_%-]*%.lua$") then files[#files + 1] = name end
   end
-  p:close()
-  if not real then return nil end
-  table.sort(files)
   return real, files
 end
 
@@ -304,13 +299,12 @@ function M.context(r, options)
     local path = string.format("%s/%s-%d-%s", dir, os.date("!%Y%m%dT%H%M%SZ"), backups, name)
     while file_exists(path) do path = path:gsub("(%-%d+%-)", function(x) return x .. "x-" end, 1) end
     if not ctx.apply then return path, false end
-    os.execute("mkdir -p " .. shell_quote(dir) .. " && chmod 700 " .. shell_quote(dir))
-    local f, err = io.open(path, "w")
-    if not f then
-      error(recipe_error { code = "BackupFailed", message = "cannot write backup " .. tostring(err) }, 2)
+    -- Owner-only and never replacing a file: a backup of a key policy is nobody else's business.
+    local ok, err = fs.mkdir_private(dir)
+    if ok then ok, err = fs.write_private(path, content) end
+    if not ok then
+      error(recipe_error { code = "BackupFailed", message = "cannot write backup: " .. tostring(err) }, 2)
     end
-    f:write(content)
-    f:close()
     return path, true
   end
   return ctx

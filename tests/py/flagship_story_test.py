@@ -102,7 +102,8 @@ def _():
     assert run.code == 0, run
     assert run.report["status"] == "planned", run
     actions = [step["action"] for step in run.report["plan"]]
-    assert actions == ["iam:CreateServiceLinkedRole", "kms:PutKeyPolicy", "kms:CreateGrant"], actions
+    # Creating the group made AWS create the default service-linked role, so only KMS changes remain.
+    assert actions == ["kms:PutKeyPolicy", "kms:CreateGrant"], actions
     assert testkit.key_policy(kms_a, KEY) == original
     assert grants_to(kms_a, KEY, ROLE) == []
     assert backups(env) == [], backups(env)
@@ -186,6 +187,23 @@ def _():
     assert run.report["result"]["role_arn"].endswith("AWSServiceRoleForAutoScaling_web"), run.report
     kms = cloud.client("kms", "source")
     assert len(grants_to(kms, s["key_arn"], s["service_linked_role_arn"])) == 1
+    cloud.reconcile(s["group_name"])
+    activity = testkit.latest_activity(cloud.client("autoscaling", "target"), s["group_name"])
+    assert activity["StatusCode"] == "Successful", activity
+
+
+@checks.case("a missing custom-suffix role is planned, then created before the grant")
+def _():
+    s, e = seeded(source_account="111111111116", target_account="222222222227", role_suffix="batch",
+                  no_role=True)
+    run = Run(e, *BASE, "--asg-name", s["group_name"])
+    assert [step["action"] for step in run.report["plan"]] == [
+        "iam:CreateServiceLinkedRole", "kms:PutKeyPolicy", "kms:CreateGrant"], run
+    run = Run(e, *BASE, "--asg-name", s["group_name"], "--apply")
+    assert run.code == 0, run
+    iam = cloud.client("iam", "target")
+    role = iam.get_role(RoleName="AWSServiceRoleForAutoScaling_batch")["Role"]
+    assert role["Arn"] == s["service_linked_role_arn"], role["Arn"]
     cloud.reconcile(s["group_name"])
     activity = testkit.latest_activity(cloud.client("autoscaling", "target"), s["group_name"])
     assert activity["StatusCode"] == "Successful", activity
