@@ -235,6 +235,12 @@ int luaws_host_docall(lua_State *L, int narg, int nres) {
     /* A Ctrl-C that came as the chunk ended must not fire in the next one. */
     if (interrupt_pending && lua_gethook(L) == interrupt_hook)
       lua_sethook(L, NULL, 0, 0);
+    /* A chunk that failed after a Ctrl-C failed because of it, whatever C code raised (the
+     * HTTP wait raises a plain "interrupted"): report it as the interrupt, exit 130. */
+    if (status != LUA_OK && interrupt_pending && !luaws_host_is_interrupted(L, -1)) {
+      lua_pop(L, 1);
+      luaws_host_push_interrupted(L);
+    }
     clear_interrupt_flags();
   }
   lua_remove(L, base);

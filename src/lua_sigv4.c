@@ -28,6 +28,35 @@ typedef struct parsed_url {
   size_t host_len;
 } parsed_url;
 
+/* Option and result field names, kept as upvalues 2.. of sign so each lookup is a raw table
+ * access instead of interning a C string every call. */
+enum field {
+  F_METHOD, F_URL, F_HEADERS, F_BODY, F_REGION, F_SERVICE, F_ACCESS_KEY, F_SECRET_KEY,
+  F_SESSION_TOKEN, F_TIME, F_MODE, F_EXPIRES, F_NORMALIZE_PATH, F_DOUBLE_ENCODE, F_SIGN_BODY,
+  F_OMIT_SESSION_TOKEN, F_PAYLOAD_HASH, F_SIGNATURE, F_CANONICAL_REQUEST, F_STRING_TO_SIGN,
+  F_SIGNED_HEADERS, F_AUTHORIZATION, F_AMZ_DATE, F_COUNT
+};
+static const char *const FIELD_NAMES[F_COUNT] = {
+  "method", "url", "headers", "body", "region", "service", "access_key", "secret_key",
+  "session_token", "time", "mode", "expires", "normalize_path", "double_encode", "sign_body",
+  "omit_session_token", "payload_hash", "signature", "canonical_request", "string_to_sign",
+  "signed_headers", "authorization", "amz_date",
+};
+#define FIELD_UPVALUE(f) lua_upvalueindex(2 + (f))
+
+/* Pushes options[f] (raw) from the table at index 1; returns its type. */
+static int get_option(lua_State *L, enum field f) {
+  lua_pushvalue(L, FIELD_UPVALUE(f));
+  return lua_rawget(L, 1);
+}
+
+/* Sets result[f] = the value on top of the stack (result: absolute index). Pops the value. */
+static void set_result(lua_State *L, int result, enum field f) {
+  lua_pushvalue(L, FIELD_UPVALUE(f));
+  lua_insert(L, -2);
+  lua_rawset(L, result);
+}
+
 /* __tostring of the fallback error table: "code: message". Pushes one string. */
 static int error_tostring(lua_State *L) {
   lua_getfield(L, 1, "code");
@@ -87,26 +116,25 @@ static int bad_field(lua_State *L, const char *field, const char *what) {
   return raise_error(L, "InvalidParameter", "sigv4.sign: %s %s", field, what);
 }
 
-/* Pushes t[field]; returns its string (NULL when nil) and leaves it on the stack so the
+/* Pushes options[f]; returns its string (NULL when nil) and leaves it on the stack so the
  * pointer stays valid. Raises when it is neither nil nor a string. */
-static const char *string_field(lua_State *L, int t, const char *field, size_t *len,
-                                bool required) {
-  int type = lua_getfield(L, t, field);
+static const char *string_field(lua_State *L, enum field f, size_t *len, bool required) {
+  int type = get_option(L, f);
   if (type == LUA_TNIL && !required)
     return NULL;
   if (type != LUA_TSTRING || (required && lua_rawlen(L, -1) == 0))
-    bad_field(L, field, required ? "is required (a non-empty string)" : "must be a string");
+    bad_field(L, FIELD_NAMES[f], required ? "is required (a non-empty string)" : "must be a string");
   return lua_tolstring(L, -1, len);
 }
 
-/* Reads t[field] as a boolean with a default. Stack: unchanged. */
-static bool bool_field(lua_State *L, int t, const char *field, bool fallback) {
-  int type = lua_getfield(L, t, field);
+/* Reads options[f] as a boolean with a default. Stack: unchanged. */
+static bool bool_field(lua_State *L, enum field f, bool fallback) {
+  int type = get_option(L, f);
   bool v = fallback;
   if (type == LUA_TBOOLEAN)
     v = lua_toboolean(L, -1);
   else if (type != LUA_TNIL)
-    bad_field(L, field, "must be a boolean");
+    bad_field(L, FIELD_NAMES[f], "must be a boolean");
   lua_pop(L, 1);
   return v;
 }
@@ -196,10 +224,10 @@ static void parse_url(lua_State *L, const char *url, size_t len, parsed_url *u) 
   u->base_len = (size_t)(p - url);
 }
 
-/* Writes t[field] ("time") as "YYYYMMDDTHHMMSSZ": nil means now; accepts that form, ISO 8601
+/* Writes options.time as "YYYYMMDDTHHMMSSZ": nil means now; accepts that form, ISO 8601
  * "YYYY-MM-DDTHH:MM:SSZ", or integer seconds since the epoch. Stack: unchanged. */
-static void read_time(lua_State *L, int t, char out[17]) {
-  int type = lua_getfield(L, t, "time");
+static void read_time(lua_State *L, char out[17]) {
+  int type = get_option(L, F_TIME);
   time_t when = 0;
   if (type == LUA_TNIL) {
     when = time(NULL);
@@ -265,8 +293,9 @@ static void header_value(lua_State *L, luaws_sigv4_header *h, int anchor) {
 /* Reads headers (list of {name, value} or map name -> value) at index `t` into an array: the
  * stack one when it fits, else a userdata left on the stack. Returns the array. */
 static luaws_sigv4_header *read_headers(lua_State *L, int t, luaws_sigv4_header *stack_headers,
-                                        size_t *count, int anchor) {
+                                        size_t *count, int anchor, bool *listed) {
   *count = 0;
+  *listed = false;
   if (lua_type(L, t) == LUA_TNIL)
     return stack_headers;
   if (lua_type(L, t) != LUA_TTABLE)
@@ -311,6 +340,7 @@ static luaws_sigv4_header *read_headers(lua_State *L, int t, luaws_sigv4_header 
     }
   }
   *count = n;
+  *listed = is_list;
   return headers;
 }
 
@@ -337,11 +367,11 @@ static int sign(lua_State *L) {
   char amz_date[17];
   parsed_url u;
 
-  req.method = string_field(L, 1, "method", NULL, false);
+  req.method = string_field(L, F_METHOD, NULL, false);
   if (req.method == NULL)
     req.method = "GET";
   size_t url_len = 0;
-  const char *url = string_field(L, 1, "url", &url_len, true);
+  const char *url = string_field(L, F_URL, &url_len, true);
   int url_index = lua_gettop(L);
   parse_url(L, url, url_len, &u);
   req.path = u.path;
@@ -350,26 +380,27 @@ static int sign(lua_State *L) {
   req.query_len = u.query_len;
   req.host = u.host;
   req.host_len = u.host_len;
-  req.region = string_field(L, 1, "region", NULL, true);
-  req.service = string_field(L, 1, "service", NULL, true);
-  req.access_key = string_field(L, 1, "access_key", NULL, true);
-  req.secret_key = string_field(L, 1, "secret_key", NULL, true);
-  req.session_token = string_field(L, 1, "session_token", NULL, false);
-  req.payload = string_field(L, 1, "body", &req.payload_len, false);
-  req.payload_hash = string_field(L, 1, "payload_hash", NULL, false);
+  req.region = string_field(L, F_REGION, NULL, true);
+  req.service = string_field(L, F_SERVICE, NULL, true);
+  req.access_key = string_field(L, F_ACCESS_KEY, NULL, true);
+  req.secret_key = string_field(L, F_SECRET_KEY, NULL, true);
+  req.session_token = string_field(L, F_SESSION_TOKEN, NULL, false);
+  req.payload = string_field(L, F_BODY, &req.payload_len, false);
+  req.payload_hash = string_field(L, F_PAYLOAD_HASH, NULL, false);
   if (req.payload_hash != NULL && req.payload_hash[0] == '\0')
     bad_field(L, "payload_hash", "must be a hex SHA-256 or UNSIGNED-PAYLOAD");
-  read_time(L, 1, amz_date);
+  read_time(L, amz_date);
   req.amz_date = amz_date;
 
-  const char *mode = string_field(L, 1, "mode", NULL, false);
-  if (mode == NULL || strcmp(mode, "header") == 0)
+  size_t mode_len = 0;
+  const char *mode = string_field(L, F_MODE, &mode_len, false);
+  if (mode == NULL || (mode_len == 6 && memcmp(mode, "header", 6) == 0))
     req.mode = LUAWS_SIGV4_HEADER;
-  else if (strcmp(mode, "query") == 0)
+  else if (mode_len == 5 && memcmp(mode, "query", 5) == 0)
     req.mode = LUAWS_SIGV4_QUERY;
   else
     bad_field(L, "mode", "must be \"header\" or \"query\"");
-  int type = lua_getfield(L, 1, "expires");
+  int type = get_option(L, F_EXPIRES);
   req.expires = 3600;
   if (type != LUA_TNIL) {
     int whole = 0;
@@ -379,15 +410,18 @@ static int sign(lua_State *L) {
     req.expires = (long)seconds;
   }
   lua_pop(L, 1);
-  req.flags = (bool_field(L, 1, "normalize_path", true) ? LUAWS_SIGV4_NORMALIZE_PATH : 0) |
-              (bool_field(L, 1, "double_encode", true) ? LUAWS_SIGV4_DOUBLE_ENCODE : 0) |
-              (bool_field(L, 1, "sign_body", false) ? LUAWS_SIGV4_SIGN_BODY : 0) |
-              (bool_field(L, 1, "omit_session_token", false) ? LUAWS_SIGV4_OMIT_SESSION_TOKEN : 0);
+  req.flags = (bool_field(L, F_NORMALIZE_PATH, true) ? LUAWS_SIGV4_NORMALIZE_PATH : 0) |
+              (bool_field(L, F_DOUBLE_ENCODE, true) ? LUAWS_SIGV4_DOUBLE_ENCODE : 0) |
+              (bool_field(L, F_SIGN_BODY, false) ? LUAWS_SIGV4_SIGN_BODY : 0) |
+              (bool_field(L, F_OMIT_SESSION_TOKEN, false) ? LUAWS_SIGV4_OMIT_SESSION_TOKEN : 0);
 
   lua_pushnil(L); /* anchor slot for header values given as numbers */
   int anchor = lua_gettop(L);
-  lua_getfield(L, 1, "headers");
-  req.headers = read_headers(L, lua_gettop(L), stack_headers, &req.header_count, anchor);
+  get_option(L, F_HEADERS);
+  int headers_index = lua_gettop(L);
+  bool headers_listed = false;
+  req.headers = read_headers(L, headers_index, stack_headers, &req.header_count, anchor,
+                             &headers_listed);
 
   luaws_sigv4_result r;
   int rc = luaws_sigv4_sign(box->signer, &req, &r);
@@ -398,38 +432,58 @@ static int sign(lua_State *L) {
                        "sigv4.sign: %s", luaws_sigv4_error(box->signer));
 
   lua_createtable(L, 0, 10);
+  int result = lua_gettop(L);
   lua_pushlstring(L, r.signature, 64);
-  lua_setfield(L, -2, "signature");
+  set_result(L, result, F_SIGNATURE);
   lua_pushlstring(L, r.canonical_request, r.canonical_request_len);
-  lua_setfield(L, -2, "canonical_request");
+  set_result(L, result, F_CANONICAL_REQUEST);
   lua_pushlstring(L, r.string_to_sign, r.string_to_sign_len);
-  lua_setfield(L, -2, "string_to_sign");
+  set_result(L, result, F_STRING_TO_SIGN);
   lua_pushlstring(L, r.signed_headers, r.signed_headers_len);
-  lua_setfield(L, -2, "signed_headers");
+  set_result(L, result, F_SIGNED_HEADERS);
   lua_pushlstring(L, r.payload_hash, r.payload_hash_len);
-  lua_setfield(L, -2, "payload_hash");
+  set_result(L, result, F_PAYLOAD_HASH);
   lua_pushlstring(L, amz_date, 16);
-  lua_setfield(L, -2, "amz_date");
+  int amz_date_index = lua_gettop(L);
+  lua_pushvalue(L, amz_date_index);
+  set_result(L, result, F_AMZ_DATE);
+  int authorization_index = 0;
   if (r.authorization) {
     lua_pushlstring(L, r.authorization, r.authorization_len);
-    lua_setfield(L, -2, "authorization");
+    authorization_index = lua_gettop(L);
+    lua_pushvalue(L, authorization_index);
+    set_result(L, result, F_AUTHORIZATION);
   }
 
+  /* Values given as numbers are sent as strings, so only all-string lists are reused. */
+  bool reuse_pairs = headers_listed && lua_isnil(L, anchor);
   lua_createtable(L, (int)(req.header_count + r.added_count), 0);
   lua_Integer n = 0;
   for (size_t i = 0; i < req.header_count; i++) {
     const luaws_sigv4_header *h = &req.headers[i];
     if (luaws_sigv4_header_role(&req, h->name, h->name_len) == LUAWS_SIGV4_REPLACED)
       continue;
-    push_pair(L, h->name, h->name_len, h->value, h->value_len);
+    if (reuse_pairs) /* the caller's own {name, value} table: no copy needed */
+      lua_rawgeti(L, headers_index, (lua_Integer)i + 1);
+    else
+      push_pair(L, h->name, h->name_len, h->value, h->value_len);
     lua_rawseti(L, -2, ++n);
   }
   for (size_t i = 0; i < r.added_count; i++) {
-    push_pair(L, r.added[i].name, strlen(r.added[i].name), r.added[i].value,
-              r.added[i].value_len);
+    const luaws_sigv4_added_header *a = &r.added[i];
+    lua_createtable(L, 2, 0);
+    lua_pushstring(L, a->name);
+    lua_rawseti(L, -2, 1);
+    if (a->value == r.authorization)
+      lua_pushvalue(L, authorization_index);
+    else if (a->value == req.amz_date)
+      lua_pushvalue(L, amz_date_index);
+    else
+      lua_pushlstring(L, a->value, a->value_len);
+    lua_rawseti(L, -2, 2);
     lua_rawseti(L, -2, ++n);
   }
-  lua_setfield(L, -2, "headers");
+  set_result(L, result, F_HEADERS);
 
   if (r.query_params) {
     /* The caller's query stays as given; the X-Amz-* parameters go after it, before any '#'. */
@@ -446,7 +500,8 @@ static int sign(lua_State *L) {
   } else {
     lua_pushvalue(L, url_index);
   }
-  lua_setfield(L, -2, "url");
+  set_result(L, result, F_URL);
+  lua_pushvalue(L, result);
   return 1;
 }
 
@@ -482,7 +537,6 @@ static int signer_gc(lua_State *L) {
 
 int luaopen_luaws_sigv4(lua_State *L) {
   static const luaL_Reg functions[] = {
-    {"sign", sign},
     {"cache_stats", cache_stats},
     {"clear_cache", clear_cache},
     {NULL, NULL},
@@ -499,7 +553,13 @@ int luaopen_luaws_sigv4(lua_State *L) {
   lua_setmetatable(L, -2);
   box->signer = luaws_sigv4_signer_new();
   if (box->signer == NULL)
-    return luaL_error(L, "luaws.sigv4: cannot set up SHA-256/HMAC (OpenSSL) or out of memory");
-  luaL_setfuncs(L, functions, 1);
+    return luaL_error(L, "luaws.sigv4: cannot set up SHA-256 (OpenSSL) or out of memory");
+  luaL_checkstack(L, F_COUNT + 4, "luaws.sigv4");
+  lua_pushvalue(L, -1);
+  for (int f = 0; f < F_COUNT; f++)
+    lua_pushstring(L, FIELD_NAMES[f]);
+  lua_pushcclosure(L, sign, 1 + F_COUNT);
+  lua_setfield(L, -3, "sign");
+  luaL_setfuncs(L, functions, 1); /* pops the signer, shared as upvalue 1 */
   return 1;
 }

@@ -4,7 +4,11 @@ local retry = require "luaws.retry"
 local M = {}
 
 local Client = {}
-local Client_mt = { __name = "luaws.Client" }
+-- Registered like a lauxlib metatable so any module can recognise a client by identity.
+local registry = debug.getregistry()
+local Client_mt = registry["luaws.Client"] or {}
+registry["luaws.Client"] = Client_mt
+Client_mt.__name = "luaws.Client"
 
 -- Hooks the tests replace (a fake clock or a zero sleep); everything else uses luaws.http.
 M.hooks = { sleep = nil, random = nil }
@@ -196,10 +200,9 @@ local function secrets_of(creds)
 end
 
 -- One signed attempt. Returns res (any HTTP status) or nil, transport error.
-local function send_attempt(self, op_name, request, attempt, creds, log)
+local function send_attempt(self, op_name, request, attempt, max_attempts, creds, log)
   local headers = header_list(request.headers)
-  headers[#headers + 1] = { "amz-sdk-request",
-    string.format("attempt=%d; max=%d", attempt, self.max_attempts) }
+  headers[#headers + 1] = { "amz-sdk-request", string.format("attempt=%d; max=%d", attempt, max_attempts) }
   local url, to_send = request.url, headers
   if creds then
     local signed = require("luaws.sigv4").sign {
@@ -243,6 +246,7 @@ function Client:call(op_name, params, call_opts)
   end
   local service = self.service
   local op = service:operation(op_name)
+  op_name = op.name or op_name
   params = shallow_copy(params)
   local has_token = false
   for _, member in ipairs(idempotency_members(op)) do
@@ -265,15 +269,15 @@ function Client:call(op_name, params, call_opts)
   while true do
     attempt = attempt + 1
     local creds = signed and self._credentials and self._credentials:get()
-    local res, terr = send_attempt(self, op_name, request, attempt, creds, log)
+    local res, terr = send_attempt(self, op_name, request, attempt, max_attempts, creds, log)
     local failure
     if res and res.status >= 200 and res.status < 300 then
       local ok, result = pcall(protocol.parse, service, op, res)
-      if not ok then
-        if type(result) == "table" then error(result, 0) end
-        error(new_error { code = "ResponseParseError", message = tostring(result), status = res.status,
-          service = self.service_name, operation = op_name, request_id = request_id_of(res),
-          retryable = false, attempts = attempt, backoff = backoff }, 2)
+      if not ok then  -- a 2xx the protocol cannot read (an HTML page from a proxy, say)
+        local fields = { code = "ResponseParseError", status = res.status, service = self.service_name,
+          operation = op_name, request_id = request_id_of(res), attempts = attempt, backoff = backoff }
+        if type(result) ~= "table" then fields.message, result = tostring(result), fields end
+        error(require("luaws.errors").wrap(result, fields), 2)
       end
       result = result or {}
       retry.on_success(self.quota, last_cost)

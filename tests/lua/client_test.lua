@@ -106,6 +106,17 @@ T.test("a JSON service answering an XML error (as KMS does for bad signatures)",
   T.eq(e.status, 403)
 end)
 
+T.test("a 200 with a body the protocol cannot read is a clear error, not a crash", function()
+  server.script { default = { status = 200, headers = { ["Content-Type"] = "text/html" },
+    body = "<html><body>Proxy login required</body></html>" } }
+  local e = T.raises(function() return kms_client():ListKeys {} end)
+  T.eq(type(e), "table")
+  T.ok(e.code and e.code ~= "", "has a code")
+  T.eq(e.operation, "ListKeys")
+  T.eq(e.attempts, 1)
+  T.match(tostring(e), "^[^\n]+$")
+end)
+
 T.test("credentials = false sends an unsigned request", function()
   server.script { default = json_reply(200, { Keys = {} }) }
   kms_client({ credentials = false }):ListKeys {}

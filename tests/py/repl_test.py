@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""repl_test: drives `luaws repl` through a pseudo-terminal the way a person would type."""
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+BIN = os.environ.get("LUAWS_BIN", "build/luaws")
+SANITIZED = os.environ.get("LUAWS_SANITIZE") == "1"
+# Only a guard against hanging forever; nothing here asserts on time.
+WAIT = 60 if SANITIZED else 20
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+
+passed = failed = 0
+
+
+def check(name, fn):
+    global passed, failed
+    try:
+        fn()
+        passed += 1
+        print("ok  ", name, flush=True)
+    except Exception as e:  # noqa: BLE001 - any failure counts
+        failed += 1
+        print("FAIL", name + ":", e, flush=True)
+
+
+class Session:
+    """A luaws process on a pty; `expect` waits for a pattern in new output."""
+
+    def __init__(self, history, args=("repl",)):
+        env = dict(os.environ, TERM="dumb", INPUTRC="/dev/null", LUAWS_HISTORY=history)
+        env.pop("LUAWS_DEBUG", None)
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.execve(BIN, [BIN, *args], env)
+            finally:
+                os._exit(127)
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+        self.raw = ""
+        self.seen = 0
+        self.status = None
+
+    def read_some(self, timeout):
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return False
+        try:
+            data = os.read(self.fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            data = b""
+        if not data:
+            raise EOFError("luaws closed the terminal; output so far: %r" % self.text())
+        self.raw += data.decode("utf-8", "replace")
+        return True
+
+    def text(self):
+        return ANSI.sub("", self.raw).replace("\r", "")
+
+    def expect(self, pattern):
+        """Waits for `pattern` (regex) in output not yet consumed; returns the match."""
+        deadline = time.monotonic() + WAIT
+        regex = re.compile(pattern)
+        while True:
+            m = regex.search(self.text(), self.seen)
+            if m:
+                self.seen = m.end()
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %r in %r" % (pattern, self.text()[self.seen:]))
+            self.read_some(left)
+
+    def send(self, keys):
+        os.write(self.fd, keys.encode())
+
+    def line(self, text):
+        self.send(text + "\r")
+
+    def wait_exit(self):
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+                os.close(self.fd)
+                return self.status
+            try:
+                self.read_some(0.1)
+            except EOFError:
+                pass
+        raise AssertionError("luaws did not exit; output: %r" % self.text()[self.seen:])
+
+    def close(self):
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+            os.close(self.fd)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="luaws-repl-")
+    history = os.path.join(tmp, "history")
+    s = Session(history)
+    try:
+        check("banner and prompt", lambda: (s.expect(r"aws. is loaded"), s.expect(r"luaws> ")))
+
+        def multiline():
+            s.line("function double(x)")
+            s.expect(r"\.\.\.> ")
+            s.line("  return x * 2")
+            s.expect(r"\.\.\.> ")
+            s.line("end")
+            s.expect(r"luaws> ")
+            s.line("double(21)")
+            s.expect(r"\n42\n")
+        check("a multi-line function definition, then a call", multiline)
+
+        def pretty_table():
+            s.line("{b = 2, a = {1, 2}, c = 'x', nested = {deep = {t = true}}}")
+            s.expect(r'\n\{ a = \{ 1, 2 \}, b = 2, c = "x", nested = \{ deep = \{ t = true \} \} \}\n')
+            s.line("=('quoted')")
+            s.expect(r'\n"quoted"\n')
+        check("an expression result is pretty-printed", pretty_table)
+
+        def error_survives():
+            s.line('error("boom")')
+            s.expect(r"luaws: stdin:1: boom\n")
+            s.line("=6*7")
+            s.expect(r"\n42\n")
+            s.line("error(setmetatable({}, {__tostring = function() return 'Tabled: shown' end}))")
+            s.expect(r"luaws: Tabled: shown\n")
+            s.line("x = = 1")
+            s.expect(r"luaws: stdin:1: unexpected symbol near '='\n")
+            s.line("=double(4)")
+            s.expect(r"\n8\n")
+        check("errors are shown and the session survives", error_survives)
+
+        def ctrl_c_clears_line():
+            s.send("this is not lua")
+            s.expect(r"this is not lua")
+            s.send("\x03")
+            s.expect(r"luaws> ")
+            s.line("=3*3")
+            s.expect(r"\n9\n")
+            assert "syntax error" not in s.text() and "near 'is'" not in s.text(), s.text()
+            s.line("for i = 1, 3 do")
+            s.expect(r"\.\.\.> ")
+            s.send("\x03")
+            s.expect(r"luaws> ")
+            s.line("=10+1")
+            s.expect(r"\n11\n")
+        check("Ctrl-C at the prompt drops the line and a pending chunk", ctrl_c_clears_line)
+
+        def ctrl_c_interrupts():
+            s.line("spins = 0 while true do spins = spins + 1 end")
+            time.sleep(0.5)  # let it get going; the assertion does not depend on how long
+            s.send("\x03")
+            s.expect(r"interrupted!\n")
+            s.expect(r"luaws> ")
+            s.line("=spins > 0")
+            s.expect(r"\ntrue\n")
+            s.line("=double(50)")
+            s.expect(r"\n100\n")
+        check("Ctrl-C interrupts a running chunk and returns to the prompt", ctrl_c_interrupts)
+
+        def completion():
+            s.line("probe_table = {alpha_one = 1, beta = {}}")
+            s.expect(r"luaws> ")
+            s.send("probe_t\t")
+            s.expect(r"probe_table\.")
+            s.send("al\t")
+            s.expect(r"alpha_one")
+            s.send("\r")
+            s.expect(r"\n1\n")
+            s.send("=aws.vers\t\r")
+            s.expect(r'\n"\d+\.\d+\.\d+"\n')
+        check("Tab completes globals and table fields", completion)
+
+        def history_recall():
+            s.send("\x10\r")  # Ctrl-P: previous entry, `=aws.version`
+            s.expect(r'\n"\d+\.\d+\.\d+"\n')
+        check("history recalls the previous entry", history_recall)
+
+        def ctrl_d_exits():
+            s.send("\x04")
+            assert s.wait_exit() == 0, "exit status %r" % s.status
+        check("Ctrl-D on an empty line exits 0", ctrl_d_exits)
+    finally:
+        s.close()
+
+    def history_file():
+        mode = stat.S_IMODE(os.stat(history).st_mode)
+        assert mode == 0o600, "history mode %o" % mode
+        with open(history) as f:
+            saved = f.read()
+        assert "double(21)" in saved, saved
+        assert "function double(x)" in saved, saved
+        assert "this is not lua" not in saved, saved
+    check("the history file is written, owner-only", history_file)
+
+    def history_next_session():
+        s2 = Session(history)
+        try:
+            s2.expect(r"luaws> ")
+            s2.send("\x10\r")  # the last entry of the previous session
+            s2.expect(r'\n"\d+\.\d+\.\d+"\n')
+            s2.line("os.exit(3)")
+            assert s2.wait_exit() == 3, "exit status %r" % s2.status
+        finally:
+            s2.close()
+    check("history carries into the next session; os.exit ends it", history_next_session)
+
+    def piped_repl():
+        out = subprocess.run([BIN, "repl"], input="x = {1, 2}\n=#x\nerror('e')\nx[3] = 3\n=x\n",
+                             capture_output=True, text=True, timeout=WAIT)
+        assert out.returncode == 0, out
+        assert out.stdout == "2\n{ 1, 2, 3 }\n", repr(out.stdout)
+        assert out.stderr == "luaws: stdin:1: e\n", repr(out.stderr)
+    check("a piped REPL reads lines without prompts", piped_repl)
+
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
