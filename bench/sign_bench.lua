@@ -20,7 +20,7 @@ end
 local function rate(fn)
   local batch, calls = 1000, 0
   local start = os.clock()
-  local elapsed = 0
+  local elapsed
   repeat
     for _ = 1, batch do fn() end
     calls = calls + batch

@@ -97,6 +97,10 @@ def _handle(path, options):
     if path == "/localcloud-api/org":
         import lc_identity
         return {"OrganizationId": lc_identity.join_org(options["master"], options["members"])}
+    if path == "/localcloud-api/org/seed":
+        install_all()
+        import lc_org
+        return lc_org.seed(options)
     return None
 
 

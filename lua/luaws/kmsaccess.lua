@@ -306,4 +306,351 @@ end
 
 M.includes_all = includes_all
 
+-- --- diagnosis and audit (the doctor: diagnose-asg, audit-grants) --------------------------------
+
+-- What EBS does with the key on the launcher role's behalf when it creates the instance's volumes:
+-- a grant to the role must carry at least these (the blog's five; AWS's docs grant eight).
+M.EBS_OPERATIONS = M.BLOG_OPERATIONS
+
+-- Scaling activity messages, most specific first. kind: "kms-access" (the role cannot use a key),
+-- "kms-key-state" (a key is disabled, pending deletion or gone), "role" (the service-linked role
+-- cannot be assumed), "image" (the AMI is not visible). Real AWS also reports the KMS cases as an
+-- instance that "became unhealthy" with the same reason, so the patterns match anywhere in the text.
+local FAILURE_PATTERNS = {
+  { pattern = "InvalidKMSKey%.InvalidState", kind = "kms-key-state" },
+  { pattern = "KMS key provided is in an incorrect state", kind = "kms-key-state" },
+  { pattern = "[Kk][Mm][Ss] key .-pending deletion", kind = "kms-key-state" },
+  { pattern = "[Kk][Mm][Ss] key .-disabled", kind = "kms-key-state" },
+  { pattern = "inaccessible AWS KMS key", kind = "kms-access" },
+  { pattern = "inaccessible KMS key", kind = "kms-access" },
+  { pattern = "Client%.InternalError", kind = "kms-access" },
+  { pattern = "Client error on launch", kind = "kms-access" },
+  { pattern = "KMSKeyNotAccessible", kind = "kms-access" },
+  { pattern = "InvalidKMSKey", kind = "kms-access" },
+  { pattern = "[Aa]ccess denied when attempting to assume role", kind = "role" },
+  { pattern = "AWSServiceRoleForAutoScaling.-not .-exist", kind = "role" },
+  { pattern = "image id '%[?ami%-[%x]+%]?' does not exist", kind = "image" },
+  { pattern = "InvalidAMIID", kind = "image" },
+}
+
+--- kmsaccess.classify_failure(activity) -> kind, matched_text: why a failed scaling activity failed
+--- as far as the launcher-and-KMS trap goes ("kms-access", "kms-key-state", "role", "image"), or nil
+--- for an activity that did not fail or failed for another reason.
+function M.classify_failure(activity)
+  if type(activity) ~= "table" or activity.StatusCode ~= "Failed" then return nil end
+  local text = (activity.StatusMessage or "") .. " " .. (activity.Description or "")
+  for _, p in ipairs(FAILURE_PATTERNS) do
+    local found = text:match(p.pattern)
+    if found then return p.kind, found end
+  end
+  return nil
+end
+
+--- kmsaccess.is_unique_id(principal) -> true for an IAM unique ID (AROA... role, AIDA... user, and
+--- the other 4-letter prefixes): what a key policy or grant shows once its principal was deleted.
+function M.is_unique_id(principal)
+  return type(principal) == "string" and principal:match("^A[A-Z][A-Z][A-Z][A-Z0-9]+$") ~= nil
+    and #principal >= 16 and #principal <= 128
+end
+
+--- kmsaccess.launcher_of(role_arn) -> launcher name ("autoscaling", "spot", ...) when role_arn is a
+--- launcher's service-linked role (any suffix), else nil.
+function M.launcher_of(role_arn)
+  if type(role_arn) ~= "string" then return nil end
+  local service, name = role_arn:match("^arn:[%w%-]+:iam::%d+:role/aws%-service%-role/([^/]+)/([^/]+)$")
+  if not service then return nil end
+  for launcher, l in pairs(M.LAUNCHERS) do
+    if l.service == service and (name == l.role or name:sub(1, #l.role + 1) == l.role .. "_") then
+      return launcher
+    end
+  end
+  return nil
+end
+
+--- kmsaccess.grant_coverage(grants, role_arn, operations) -> {grant=<best grant or nil>,
+--- missing={operations it lacks}, constrained={grants to the role that carry Constraints}}.
+--- The best grant is an unconstrained grant to role_arn lacking the fewest operations; missing is
+--- every operation when there is none.
+function M.grant_coverage(grants, role_arn, operations)
+  local best, best_missing = nil, nil
+  local constrained = {}
+  for _, g in ipairs(grants or {}) do
+    if g.GranteePrincipal == role_arn then
+      if g.Constraints ~= nil and next(g.Constraints) ~= nil then
+        constrained[#constrained + 1] = g
+      else
+        local has, missing = set_of(g.Operations), {}
+        for _, op in ipairs(operations) do
+          if not has[op] then missing[#missing + 1] = op end
+        end
+        if not best_missing or #missing < #best_missing then best, best_missing = g, missing end
+      end
+    end
+  end
+  if not best then
+    best_missing = {}
+    for i, op in ipairs(operations) do best_missing[i] = op end
+  end
+  return { grant = best, missing = best_missing, constrained = constrained }
+end
+
+local function condition_values(block, key)
+  for k, v in pairs(type(block) == "table" and block or {}) do
+    if type(k) == "string" and k:lower() == key then
+      return type(v) == "table" and v or { v }
+    end
+  end
+  return nil
+end
+
+-- An Allow statement for everyone whose only condition is aws:PrincipalOrgID matching org_id.
+local function org_statement(s, org_id)
+  if s.Effect ~= "Allow" or type(s.Condition) ~= "table" then return false end
+  if not (s.Principal == "*" or (type(s.Principal) == "table" and policy.principal_matches(s.Principal, "*"))) then
+    return false
+  end
+  local matched = false
+  for op, block in pairs(s.Condition) do
+    local values = condition_values(block, "aws:principalorgid")
+    if not values or (op ~= "StringEquals" and op ~= "StringLike" and op ~= "ForAnyValue:StringEquals") then
+      return false
+    end
+    for k in pairs(block) do
+      if k:lower() ~= "aws:principalorgid" then return false end
+    end
+    for _, v in ipairs(values) do
+      if v == org_id or (op == "StringLike" and policy.action_matches(v, org_id)) then matched = true end
+    end
+  end
+  return matched
+end
+
+--- kmsaccess.org_allows(doc, org_id, actions) -> ok, missing: like policy.allows for a member of
+--- organization org_id through statements conditioned only on aws:PrincipalOrgID (the org-wide key
+--- policy). A Deny naming an action counts against it, as in policy.allows.
+function M.org_allows(doc, org_id, actions)
+  local missing = {}
+  for _, action in ipairs(actions) do
+    local allowed, denied = false, false
+    for _, s in ipairs(policy.statements(doc)) do
+      if policy.statement_covers(s, action) then
+        if s.Effect == "Deny" and policy.principal_matches(s.Principal, "*") then denied = true end
+        if org_id and org_statement(s, org_id) then allowed = true end
+      end
+    end
+    if denied or not allowed then missing[#missing + 1] = action end
+  end
+  return #missing == 0, missing
+end
+
+local function grant_signature(g)
+  local ops = {}
+  for i, op in ipairs(g.Operations or {}) do ops[i] = op end
+  table.sort(ops)
+  local constraints = g.Constraints and policy.json_encode(g.Constraints) or ""
+  return table.concat({ tostring(g.GranteePrincipal), table.concat(ops, ","), constraints }, "\0")
+end
+
+--- kmsaccess.audit_grants(grants, opts) -> findings: one list per grant, in the order given, of
+--- {flag=, message=}. opts: {operations = operations a launcher role's grant must carry (default
+--- DOC_OPERATIONS), used_roles = {[account] = {[role_arn] = group names}} for the accounts whose
+--- groups were listed}. Flags:
+---   "duplicate"          same grantee, operations and constraints as an older grant (kept: the oldest);
+---   "deleted-principal"  grantee or retiring principal is a unique ID (AROA..., AIDA...): deleted;
+---   "missing-operations" a launcher service-linked role's grant lacks some of opts.operations;
+---   "unused"             an Auto Scaling role's grant in an account whose groups were listed, and no
+---                        group there uses that role.
+function M.audit_grants(grants, opts)
+  opts = opts or {}
+  local required = opts.operations or M.DOC_OPERATIONS
+  local order = {}
+  grants = grants or {}
+  for i = 1, #grants do order[i] = i end
+  -- Oldest first, so the one kept among duplicates is the first made.
+  table.sort(order, function(a, b)
+    local ca, cb = tonumber(grants[a].CreationDate) or 0, tonumber(grants[b].CreationDate) or 0
+    if ca ~= cb then return ca < cb end
+    return a < b
+  end)
+  local findings, first_with = {}, {}
+  for i = 1, #grants do findings[i] = {} end
+  for _, i in ipairs(order) do
+    local g = grants[i]
+    local signature = grant_signature(g)
+    local kept = first_with[signature]
+    if kept then
+      table.insert(findings[i], { flag = "duplicate", message = string.format(
+        "same grantee, operations and constraints as grant %s", tostring(grants[kept].GrantId)) })
+    else
+      first_with[signature] = i
+    end
+  end
+  for i, g in ipairs(grants) do
+    for _, field in ipairs { "GranteePrincipal", "RetiringPrincipal" } do
+      if M.is_unique_id(g[field]) then
+        table.insert(findings[i], { flag = "deleted-principal", message = string.format(
+          "%s %s is a unique ID, not an ARN: the principal was deleted", field, g[field]) })
+      end
+    end
+    local launcher = M.launcher_of(g.GranteePrincipal)
+    if launcher then
+      local has, missing = set_of(g.Operations), {}
+      for _, op in ipairs(required) do
+        if not has[op] then missing[#missing + 1] = op end
+      end
+      if #missing > 0 then
+        table.insert(findings[i], { flag = "missing-operations", missing = missing, message =
+          "grant to a launcher role lacks " .. table.concat(missing, ", ") })
+      end
+      local account = arn.account_of(g.GranteePrincipal)
+      local roles = launcher == "autoscaling" and opts.used_roles and opts.used_roles[account]
+      if roles and not roles[g.GranteePrincipal] then
+        table.insert(findings[i], { flag = "unused", message = string.format(
+          "no Auto Scaling group in account %s uses %s", account, M.role_name(g.GranteePrincipal)) })
+      end
+    end
+  end
+  return findings
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- Launcher roles looked up rather than assumed, the same-account key policy, the organization
+-- statement (added for the variants and the organization rollout).
+
+--- kmsaccess.launcher_role_name(launcher, suffix) -> the role name AWS gives the launcher's
+--- service-linked role (with "_suffix" when a custom suffix is given).
+function M.launcher_role_name(launcher, suffix)
+  local l = assert(M.LAUNCHERS[launcher or "autoscaling"], "unknown launcher")
+  return l.role .. ((suffix and suffix ~= "") and ("_" .. suffix) or "")
+end
+
+local function is_code(e, code) return type(e) == "table" and e.code == code end
+
+--- kmsaccess.find_launcher_role(iam, launcher, suffix) -> role {Arn=, RoleName=, Path=} or nil.
+--- Asks IAM instead of assuming the ARN: GetRole by the documented name, then ListRoles under
+--- /aws-service-role/<service>/ matching the name case-insensitively (IAM role names are unique
+--- regardless of case, and older accounts hold roles whose case differs from today's docs).
+function M.find_launcher_role(iam, launcher, suffix)
+  local l = assert(M.LAUNCHERS[launcher or "autoscaling"], "unknown launcher")
+  local name = M.launcher_role_name(launcher, suffix)
+  local ok, got = pcall(function() return iam:GetRole { RoleName = name } end)
+  if ok and got and got.Role then return got.Role end
+  if not ok and not is_code(got, "NoSuchEntity") then error(got, 0) end
+  local wanted = name:lower()
+  for page in iam:paginate("ListRoles", { PathPrefix = "/aws-service-role/" .. l.service .. "/" }) do
+    for _, role in ipairs(page.Roles or {}) do
+      if type(role.RoleName) == "string" and role.RoleName:lower() == wanted then return role end
+    end
+  end
+  return nil
+end
+
+-- The actions a same-account service-linked role needs unconditionally (AWS's example names
+-- kms:ReEncrypt* and kms:GenerateDataKey*; these are what launches use).
+local ROLE_USE_ACTIONS = { "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+                           "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey" }
+
+--- kmsaccess.role_statement_sids(role_arn) -> use_sid, attach_sid: luaws's own Sids for the two
+--- statements of AWS's example, per role (AWS's own Sids "Allow service-linked role use of the
+--- customer managed key" / "Allow attachment of persistent resources" often already exist for
+--- other principals, and merging by Sid must never replace somebody else's statement).
+function M.role_statement_sids(role_arn)
+  local name = M.role_name(role_arn):gsub("[^%w]", "")
+  return "LuawsServiceLinkedRoleUse" .. name, "LuawsServiceLinkedRoleAttach" .. name
+end
+
+--- kmsaccess.role_statements(role_arn) -> the two key policy statements of AWS's "Required AWS
+--- KMS key policy for use with encrypted volumes" naming a service-linked role of the key's own
+--- account: use of the key, and CreateGrant only when GrantIsForAWSResource (EBS makes the grant).
+function M.role_statements(role_arn)
+  local use_sid, attach_sid = M.role_statement_sids(role_arn)
+  return {
+    { Sid = use_sid, Effect = "Allow", Principal = { AWS = role_arn }, Action = M.USE_ACTIONS, Resource = "*" },
+    { Sid = attach_sid, Effect = "Allow", Principal = { AWS = role_arn }, Action = "kms:CreateGrant",
+      Resource = "*", Condition = { Bool = { ["kms:GrantIsForAWSResource"] = true } } },
+  }
+end
+
+--- kmsaccess.role_policy_needs(doc, role_arn) -> missing actions: what a same-account key policy
+--- lacks for the role itself (a statement naming the account root does not count: it delegates to
+--- IAM, and a service-linked role's IAM policies cannot be changed).
+function M.role_policy_needs(doc, role_arn)
+  local _, missing = policy.allows(doc, role_arn, ROLE_USE_ACTIONS)
+  local can_grant = policy.allows(doc, role_arn, { "kms:CreateGrant" })
+  if not can_grant and #policy.grant_for_aws_resource_only(doc, role_arn) == 0 then
+    missing[#missing + 1] = "kms:CreateGrant"
+  end
+  return missing
+end
+
+M.ORG_ACTIONS = { "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey",
+                  "kms:CreateGrant" }
+
+--- kmsaccess.org_statement_sid(org_id) -> the Sid of luaws's organization statement.
+function M.org_statement_sid(org_id)
+  return "LuawsOrgUseAndCreateGrant" .. tostring(org_id):gsub("[^%w]", "")
+end
+
+--- kmsaccess.org_statement(org_id) -> ONE statement letting every principal of the organization
+--- use the key and create grants on it (aws:PrincipalOrgID), kms:CreateGrant included: an
+--- organization statement without it leaves every member's Auto Scaling groups failing.
+function M.org_statement(org_id)
+  return { Sid = M.org_statement_sid(org_id), Effect = "Allow", Principal = { AWS = "*" },
+           Action = M.ORG_ACTIONS, Resource = "*",
+           Condition = { StringEquals = { ["aws:PrincipalOrgID"] = org_id } } }
+end
+
+-- Whether a statement's only condition is aws:PrincipalOrgID equal to org_id (for everyone).
+local function org_only(s, org_id)
+  if s.Effect ~= "Allow" or not policy.principal_matches(s.Principal, "*") then return false end
+  if s.Principal ~= "*" and not (type(s.Principal) == "table" and s.Principal.AWS == "*") then return false end
+  if type(s.Condition) ~= "table" then return false end
+  local found = false
+  for op, block in pairs(s.Condition) do
+    if op ~= "StringEquals" or type(block) ~= "table" then return false end
+    for k, v in pairs(block) do
+      if type(k) ~= "string" or k:lower() ~= "aws:principalorgid" then return false end
+      for _, x in ipairs(type(v) == "table" and v or { v }) do
+        if x == org_id then found = true end
+      end
+    end
+  end
+  return found
+end
+
+--- kmsaccess.org_policy_needs(doc, org_id) -> missing_actions, trap_sids: the actions no
+--- organization-wide statement gives (and no Deny takes away), and the organization statements
+--- that allow use but not kms:CreateGrant (the trap that still fails every member's launches).
+function M.org_policy_needs(doc, org_id)
+  local missing, trap = {}, {}
+  local statements = policy.statements(doc)
+  for _, action in ipairs(M.REQUIRED_ACTIONS) do
+    local allowed = false
+    for _, s in ipairs(statements) do
+      if s.Effect == "Deny" and policy.statement_covers(s, action) then allowed = false break end
+      if org_only(s, org_id) and policy.statement_covers(s, action) then allowed = true end
+    end
+    if not allowed then missing[#missing + 1] = action end
+  end
+  for i, s in ipairs(statements) do
+    if org_only(s, org_id) and policy.statement_covers(s, "kms:Decrypt")
+       and not policy.statement_covers(s, "kms:CreateGrant") then
+      trap[#trap + 1] = s.Sid or ("statement #" .. i)
+    end
+  end
+  return missing, trap
+end
+
+--- kmsaccess.index_grants(grants) -> grants keyed by grantee principal (each a list).
+function M.index_grants(grants)
+  local by = {}
+  for _, g in ipairs(grants or {}) do
+    if g.GranteePrincipal then
+      by[g.GranteePrincipal] = by[g.GranteePrincipal] or {}
+      table.insert(by[g.GranteePrincipal], g)
+    end
+  end
+  return by
+end
+
 return M

@@ -12,7 +12,7 @@ function M.start(opts)
   if opts.auth then cmd[#cmd + 1] = "--auth " .. tostring(opts.auth) end
   if opts.stock then cmd[#cmd + 1] = "--stock" end
   if opts.asg_retry then cmd[#cmd + 1] = "--asg-retry " .. tostring(tonumber(opts.asg_retry)) end
-  local pipe = assert(io.popen(table.concat(cmd, " ") .. " 2>/dev/null", "r"))
+  local pipe = assert(io.popen("exec " .. table.concat(cmd, " ") .. " 2>/dev/null", "r"))
   local line = pipe:read("l") or ""
   local url, pid = line:match("^LOCALCLOUD READY (%S+) pid=(%d+)")
   if not url then

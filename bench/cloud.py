@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""cloud: the local cloud (moto + luaws's extensions, as localcloud/serve.py) with a request meter.
+
+    python3 bench/cloud.py [--port N] [--asg-retry 0]
+
+Prints `LOCALCLOUD READY <url> pid=<pid>` like serve.py. On top of serve.py it counts every AWS
+request and times it inside the server, so a benchmark can ask how many requests a client made
+and how much of its wall time was moto's own work, without a proxy in the path:
+
+* handler time: Werkzeug's handle_one_request, from reading the request line to the last byte
+  of the response written (parsing, moto, serialising): the server time a client must wait for.
+* app time: the WSGI application alone (moto's routing and backend work).
+
+GET /bench-api/stats returns the totals since the last POST /bench-api/reset, per action too, with
+the most requests inside the server at once and the first-start/last-end times (server clock).
+/bench-api/, /moto-api/ and /localcloud-api/ requests are not counted.
+"""
+import argparse
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOCALCLOUD = os.path.join(os.path.dirname(HERE), "localcloud")
+UNCOUNTED = ("/bench-api/", "/moto-api/", "/localcloud-api/")
+
+
+class Meter:
+    """Per-request records, kept small: (action, app seconds, handler seconds, start, end)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.local = threading.local()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.records = []
+            self.inside = 0
+            self.max_inside = 0
+
+    def enter(self):
+        with self.lock:
+            self.inside += 1
+            self.max_inside = max(self.max_inside, self.inside)
+
+    def leave(self, record):
+        with self.lock:
+            self.inside -= 1
+            self.records.append(record)
+
+    def stats(self):
+        with self.lock:
+            records = list(self.records)
+            max_inside = self.max_inside
+        actions = {}
+        for action, app, handler, _, _ in records:
+            entry = actions.setdefault(action, {"count": 0, "handler_seconds": 0.0})
+            entry["count"] += 1
+            entry["handler_seconds"] += handler
+        return {
+            "requests": len(records),
+            "app_seconds": sum(r[1] for r in records),
+            "handler_seconds": sum(r[2] for r in records),
+            "first_start": min((r[3] for r in records), default=None),
+            "last_end": max((r[4] for r in records), default=None),
+            "max_inside": max_inside,
+            "actions": actions,
+        }
+
+
+METER = Meter()
+
+
+def action_of(environ):
+    """The AWS operation: X-Amz-Target for JSON services, Action= in the form body for query ones.
+    Reading the body replaces wsgi.input with a buffer so moto still sees it."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    return (form.get("Action") or query.get("Action") or ["?"])[0]
+
+
+def metered(app):
+    """WSGI middleware: times the app for counted requests and answers /bench-api/."""
+    def application(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/bench-api/"):
+            if path == "/bench-api/reset":
+                METER.reset()
+                payload = {"reset": True}
+            else:
+                payload = METER.stats()
+            body = json.dumps(payload).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        if path.startswith(UNCOUNTED):
+            return app(environ, start_response)
+        METER.local.action = action_of(environ)
+        started = time.perf_counter()
+        result = app(environ, start_response)
+        try:
+            body = b"".join(result)  # the app's work ends when its body is produced
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        METER.local.app = time.perf_counter() - started
+        return [body]
+    return application
+
+
+def handler_class():
+    from werkzeug.serving import WSGIRequestHandler
+
+    class TimedHandler(WSGIRequestHandler):
+        """Times each request from its request line to its last response byte."""
+
+        def handle_one_request(self):
+            METER.local.action = None
+            started = time.perf_counter()
+            METER.enter()
+            try:
+                super().handle_one_request()
+            finally:
+                ended = time.perf_counter()
+                action = METER.local.action
+                if action is None:  # uncounted path, or the connection closed without a request
+                    with METER.lock:
+                        METER.inside -= 1
+                else:
+                    METER.leave((action, getattr(METER.local, "app", 0.0), ended - started,
+                                 started, ended))
+
+        def log_request(self, *args, **kwargs):
+            pass
+    return TimedHandler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--asg-retry", type=float, default=0.0)
+    args = parser.parse_args()
+
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    os.environ.pop("MOTO_ACCOUNT_ID", None)
+    sys.path.insert(0, LOCALCLOUD)
+    import extensions
+    from serve import free_port
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    class Server(ThreadedMotoServer):
+        def _server_entry(self):
+            app = metered(extensions.wrap(DomainDispatcherApplication(create_backend_app)))
+            self._server = make_server(self._ip_address, self._port, app, True,
+                                       request_handler=handler_class())
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    port = args.port or free_port()
+    server = Server(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2).read()
+            break
+        except OSError:
+            if time.time() > deadline:
+                print("LOCALCLOUD FAILED to start", flush=True)
+                return 1
+            time.sleep(0.05)
+    print(f"LOCALCLOUD READY {url} pid={os.getpid()}", flush=True)
+    if args.asg_retry > 0:
+        extensions.start_reconcile(args.asg_retry)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parent = os.getppid()
+    while not stop.wait(0.5):
+        if os.getppid() != parent:
+            break
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
