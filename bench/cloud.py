@@ -7,9 +7,11 @@ Prints `LOCALCLOUD READY <url> pid=<pid>` like serve.py. On top of serve.py it c
 request and times it inside the server, so a benchmark can ask how many requests a client made
 and how much of its wall time was moto's own work, without a proxy in the path:
 
-* handler time: Werkzeug's handle_one_request, from reading the request line to the last byte
-  of the response written (parsing, moto, serialising): the server time a client must wait for.
-* app time: the WSGI application alone (moto's routing and backend work).
+* server time (`server_seconds`): from Werkzeug starting to read the request line to the response
+  body being ready to write (parsing, moto, serialising): what a client must wait for. Werkzeug's
+  ~10 ms linger for the client's close after each response is not counted: a client that stops
+  at Content-Length never waits for it.
+* app time (`app_seconds`): the WSGI application alone (moto's routing and backend work).
 
 GET /bench-api/stats returns the totals since the last POST /bench-api/reset, per action too, with
 the most requests inside the server at once and the first-start/last-end times (server clock).
@@ -32,27 +34,30 @@ UNCOUNTED = ("/bench-api/", "/moto-api/", "/localcloud-api/")
 
 
 class Meter:
-    """Per-request records, kept small: (action, app seconds, handler seconds, start, end)."""
+    """Per-request records, kept small: (action, app seconds, server seconds, start, end)."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.local = threading.local()
+        self.inside = 0
         self.reset()
 
     def reset(self):
         with self.lock:
             self.records = []
-            self.inside = 0
-            self.max_inside = 0
+            self.max_inside = self.inside
 
     def enter(self):
         with self.lock:
             self.inside += 1
             self.max_inside = max(self.max_inside, self.inside)
 
-    def leave(self, record):
+    def leave(self):
         with self.lock:
             self.inside -= 1
+
+    def record(self, record):
+        with self.lock:
             self.records.append(record)
 
     def stats(self):
@@ -60,17 +65,17 @@ class Meter:
             records = list(self.records)
             max_inside = self.max_inside
         actions = {}
-        for action, app, handler, _, _ in records:
-            entry = actions.setdefault(action, {"count": 0, "handler_seconds": 0.0})
+        for action, _, served, _, _ in records:
+            entry = actions.setdefault(action, {"count": 0, "server_seconds": 0.0})
             entry["count"] += 1
-            entry["handler_seconds"] += handler
+            entry["server_seconds"] += served
         return {
             "requests": len(records),
             "app_seconds": sum(r[1] for r in records),
-            "handler_seconds": sum(r[2] for r in records),
+            "server_seconds": sum(r[2] for r in records),
             "first_start": min((r[3] for r in records), default=None),
             "last_end": max((r[4] for r in records), default=None),
-            "max_inside": max_inside,
+            "max_inside": max_inside,  # requests inside moto's app at once
             "actions": actions,
         }
 
@@ -111,15 +116,23 @@ def metered(app):
             return [body]
         if path.startswith(UNCOUNTED):
             return app(environ, start_response)
-        METER.local.action = action_of(environ)
+        action = action_of(environ)
         started = time.perf_counter()
-        result = app(environ, start_response)
+        METER.enter()
         try:
-            body = b"".join(result)  # the app's work ends when its body is produced
+            result = app(environ, start_response)
+            try:
+                body = b"".join(result)  # the app's work ends when its body is produced
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
         finally:
-            if hasattr(result, "close"):
-                result.close()
-        METER.local.app = time.perf_counter() - started
+            METER.leave()
+        ended = time.perf_counter()
+        # Werkzeug writes the body next; then it lingers up to 10 ms for the client to close,
+        # which no client that stops at Content-Length waits for: so the server time ends here.
+        request_started = getattr(METER.local, "request_started", started)
+        METER.record((action, ended - started, ended - request_started, request_started, ended))
         return [body]
     return application
 
@@ -128,23 +141,11 @@ def handler_class():
     from werkzeug.serving import WSGIRequestHandler
 
     class TimedHandler(WSGIRequestHandler):
-        """Times each request from its request line to its last response byte."""
+        """Notes when each request starts: before its request line is read."""
 
         def handle_one_request(self):
-            METER.local.action = None
-            started = time.perf_counter()
-            METER.enter()
-            try:
-                super().handle_one_request()
-            finally:
-                ended = time.perf_counter()
-                action = METER.local.action
-                if action is None:  # uncounted path, or the connection closed without a request
-                    with METER.lock:
-                        METER.inside -= 1
-                else:
-                    METER.leave((action, getattr(METER.local, "app", 0.0), ended - started,
-                                 started, ended))
+            METER.local.request_started = time.perf_counter()
+            super().handle_one_request()
 
         def log_request(self, *args, **kwargs):
             pass

@@ -108,7 +108,7 @@ static bool contains(const char *hay, size_t n, const char *needle) {
 
 /* Invariants of a successful signature. */
 static void check_result(const luaws_sigv4_request *req, const luaws_sigv4_result *r,
-                         const luaws_sigv4_signer *s) {
+                         const luaws_sigv4_signer *s, bool input_has_secret) {
   size_t mlen = strlen(req->method);
   if (r->canonical_request_len < mlen + 1 || memcmp(r->canonical_request, req->method, mlen) != 0 ||
       r->canonical_request[mlen] != '\n')
@@ -117,6 +117,11 @@ static void check_result(const luaws_sigv4_request *req, const luaws_sigv4_resul
       memcmp(r->canonical_request + r->canonical_request_len - r->payload_hash_len,
              r->payload_hash, r->payload_hash_len) != 0)
     finding("canonical request does not end with the payload hash", s);
+  /* A name holding ';' (not an HTTP token, but the signer takes it) makes the list ambiguous;
+   * the order check only applies without one. */
+  bool ambiguous = false;
+  for (size_t i = 0; i < req->header_count; i++)
+    ambiguous = ambiguous || memchr(req->headers[i].name, ';', req->headers[i].name_len) != NULL;
   const char *prev = NULL;
   size_t prev_len = 0;
   for (size_t i = 0, start = 0; i <= r->signed_headers_len; i++) {
@@ -127,17 +132,18 @@ static void check_result(const luaws_sigv4_request *req, const luaws_sigv4_resul
     }
     const char *name = r->signed_headers + start;
     size_t n = i - start;
-    if (prev != NULL) {
+    if (prev != NULL && !ambiguous) {
       int c = memcmp(prev, name, prev_len < n ? prev_len : n);
       if (c > 0 || (c == 0 && prev_len > n))
         finding("signed headers are not sorted", s);
     }
     prev = name, prev_len = n, start = i + 1;
   }
-  if (contains(r->canonical_request, r->canonical_request_len, SECRET) ||
+  /* The input itself may spell the secret; only a secret the input did not bring is a leak. */
+  if (!input_has_secret && (contains(r->canonical_request, r->canonical_request_len, SECRET) ||
       contains(r->string_to_sign, r->string_to_sign_len, SECRET) ||
       contains(r->authorization, r->authorization_len, SECRET) ||
-      contains(r->query_params, r->query_params_len, SECRET))
+      contains(r->query_params, r->query_params_len, SECRET)))
     finding("the secret key leaked into the output", s);
   for (int i = 0; i < 64; i++)
     if (!((r->signature[i] >= '0' && r->signature[i] <= '9') ||
@@ -174,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (signed_rc != rc)
     finding("sign and canonical_request disagree on validity", signer);
   if (signed_rc == LUAWS_SIGV4_OK) {
-    check_result(&f.req, &result, signer);
+    check_result(&f.req, &result, signer, contains((const char *)data, size, SECRET));
     char first[65];
     memcpy(first, result.signature, sizeof first);
     if (luaws_sigv4_sign(signer, &f.req, &again) != LUAWS_SIGV4_OK ||

@@ -111,11 +111,27 @@ static bool is_base64_char(unsigned char c) {
          c == '/';
 }
 
-/* crypto.base64_decode(text) -> raw bytes, or nil, message. Strict: standard alphabet, padded
- * to a multiple of four, no whitespace. */
+static bool is_base64_space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* crypto.base64_decode(text) -> raw bytes, or nil, message. Standard alphabet, padded to a
+ * multiple of four; spaces and line breaks (wrapped base64) are skipped, nothing else is. */
 static int l_base64_decode(lua_State *L) {
   size_t n;
   const unsigned char *text = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  size_t spaces = 0;
+  for (size_t i = 0; i < n; i++)
+    spaces += is_base64_space(text[i]);
+  if (spaces > 0) {
+    luaL_Buffer stripped;
+    char *out = luaL_buffinitsize(L, &stripped, n - spaces);
+    for (size_t i = 0, k = 0; i < n; i++)
+      if (!is_base64_space(text[i]))
+        out[k++] = (char)text[i];
+    luaL_pushresultsize(&stripped, n - spaces);
+    text = (const unsigned char *)lua_tolstring(L, -1, &n); /* stays on the stack */
+  }
   size_t pad = 0;
   if (n % 4 != 0 || n > (size_t)INT32_MAX)
     goto bad;

@@ -6,7 +6,7 @@
 
 #include "http.h"
 #include "modules.h"
-#include "sched.h"
+#include "scheduler.h"
 
 #define TRANSFER_MT "luaws.Transfer"
 #define TRANSPORT_ERROR_MT "luaws.TransportError"

@@ -189,6 +189,9 @@ static void parse_url(lua_State *L, const char *url, size_t len, parsed_url *u) 
   size_t host_len = (size_t)(host_end - host);
   if (host_len == 0)
     bad_field(L, "url", "has no host");
+  for (size_t i = 0; i < host_len; i++)
+    if ((unsigned char)host[i] <= ' ' || host[i] == 0x7f)
+      bad_field(L, "url", "has a space or control character in its host");
   size_t port_len = port ? (size_t)(auth_end - port) : 0;
   for (size_t i = 0; i < port_len; i++)
     if (port[i] < '0' || port[i] > '9')
@@ -354,7 +357,17 @@ static void push_pair(lua_State *L, const char *name, size_t name_len, const cha
   lua_rawseti(L, -2, 2);
 }
 
-/* sigv4.sign(options) -> result table; see the module comment in docs and the tests. */
+/* sigv4.sign(options) -> result. Options: url, region, service, access_key, secret_key
+ * (required); method ("GET"), headers (list of {name, value} or map name -> value; values
+ * strings or numbers), body, session_token, time (default now), mode ("header" | "query"),
+ * expires (3600, query mode), normalize_path (true), double_encode (true; false for S3),
+ * sign_body (false), omit_session_token (false), payload_hash (hex or "UNSIGNED-PAYLOAD").
+ * Result: signature, canonical_request, string_to_sign, signed_headers, payload_hash, amz_date,
+ * authorization (header mode), url (query mode: with the X-Amz-* parameters), headers (the
+ * caller's headers to send, minus those the signer replaces, then X-Amz-Date,
+ * X-Amz-Security-Token, X-Amz-Content-SHA256, Authorization as they apply; when headers were a
+ * list of all-string pairs those same pair tables are reused). Bad options raise an error table
+ * {code = "InvalidParameter", message = "sigv4.sign: <field> ..."}. Pushes one table. */
 static int sign(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkstack(L, 40, "sigv4.sign");
@@ -427,9 +440,13 @@ static int sign(lua_State *L) {
   int rc = luaws_sigv4_sign(box->signer, &req, &r);
   if (rc == LUAWS_SIGV4_ENOMEM)
     return luaL_error(L, "not enough memory");
-  if (rc != LUAWS_SIGV4_OK)
+  if (rc != LUAWS_SIGV4_OK) {
+    const char *message = luaws_sigv4_error(box->signer);
+    if (strncmp(message, "sigv4: ", 7) == 0)
+      message += 7;
     return raise_error(L, rc == LUAWS_SIGV4_EINVAL ? "InvalidParameter" : "InternalError",
-                       "sigv4.sign: %s", luaws_sigv4_error(box->signer));
+                       "sigv4.sign: %s", message);
+  }
 
   lua_createtable(L, 0, 10);
   int result = lua_gettop(L);

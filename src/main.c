@@ -30,6 +30,7 @@ static const char USAGE[] =
   "  -i              enter the REPL after running the script or chunks\n"
   "  --profile NAME  AWS profile (sets AWS_PROFILE for scripts and the REPL)\n"
   "  --region NAME   AWS region (sets AWS_REGION for scripts and the REPL)\n"
+  "  --endpoint-url URL  send requests there (sets AWS_ENDPOINT_URL likewise)\n"
   "  --output json   recipe output as JSON (recipe commands)\n"
   "  --apply         make the changes a recipe plans (recipe commands)\n"
   "  --debug         log requests (secrets redacted) and show tracebacks\n"
@@ -45,7 +46,7 @@ static const char USAGE[] =
 /* What the command line asks for. Indices point into argv. */
 typedef struct command_line {
   bool help, version, debug, interactive, has_chunks;
-  const char *profile, *region;
+  const char *profile, *region, *endpoint_url;
   const char *recipe_option;  /* first recipe-only option seen (--apply, --output) */
   int first_arg;              /* first argument that is not an option; argc when none */
   bool after_dashdash;        /* first_arg came after "--": it is a script, whatever its name */
@@ -114,6 +115,9 @@ static int parse_command_line(int argc, char **argv, command_line *cl) {
       cl->profile = value;
     else if (!missing && (value = option_value(argc, argv, &i, "--region", &missing)) != NULL)
       cl->region = value;
+    else if (!missing &&
+             (value = option_value(argc, argv, &i, "--endpoint-url", &missing)) != NULL)
+      cl->endpoint_url = value;
     else if (!missing && (value = option_value(argc, argv, &i, "--output", &missing)) != NULL) {
       if (!cl->recipe_option)
         cl->recipe_option = "--output";
@@ -196,7 +200,7 @@ static int run_chunks(lua_State *L, int argc, char **argv, int first_arg) {
       if (code != 0)
         return code;
     } else if (strcmp(argv[i], "--profile") == 0 || strcmp(argv[i], "--region") == 0 ||
-               strcmp(argv[i], "--output") == 0) {
+               strcmp(argv[i], "--endpoint-url") == 0 || strcmp(argv[i], "--output") == 0) {
       i++; /* skip the option's value, which could itself be "-e" */
     }
   }
@@ -262,10 +266,6 @@ int main(int argc, char **argv) {
   int code = parse_command_line(argc, argv, &cl);
   if (code != 0)
     return code;
-  if (cl.help) {
-    fputs(USAGE, stdout);
-    return 0;
-  }
   const char *debug_env = getenv("LUAWS_DEBUG");
   luaws_host_options options = {
     .argv0 = argv[0],
@@ -273,6 +273,10 @@ int main(int argc, char **argv) {
   };
   bool recipe = !cl.version && !cl.has_chunks && !cl.after_dashdash && cl.first_arg < argc &&
                 is_recipe_command(argv[cl.first_arg]);
+  if (cl.help && !recipe) { /* `luaws --help run X` is the recipe's help: luaws.cli's job */
+    fputs(USAGE, stdout);
+    return 0;
+  }
   if (!recipe && !cl.version) {
     if (cl.recipe_option)
       return usage_error("%s is an option of recipe commands (luaws run RECIPE ...)",
@@ -282,6 +286,8 @@ int main(int argc, char **argv) {
       setenv("AWS_PROFILE", cl.profile, 1);
     if (cl.region)
       setenv("AWS_REGION", cl.region, 1);
+    if (cl.endpoint_url)
+      setenv("AWS_ENDPOINT_URL", cl.endpoint_url, 1);
   }
 
   lua_State *L = luaws_host_new(&options);

@@ -49,11 +49,6 @@ static void on_line(char *line) {
 
 /* Reads one line from the terminal with the prompt. On READ_LINE *out is malloc'd. */
 static read_status read_terminal_line(const char *prompt, char **out) {
-  struct sigaction action, previous_action;
-  memset(&action, 0, sizeof action);
-  action.sa_handler = on_prompt_sigint;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, &previous_action);
   /* SIGINT stays blocked except inside pselect, so none slips in between check and wait. */
   sigset_t block, original_mask, waiting_mask;
   sigemptyset(&block);
@@ -74,6 +69,8 @@ static read_status read_terminal_line(const char *prompt, char **out) {
     }
     if (prompt_interrupted) {
       /* Ctrl-C: drop what was typed, leave the line on screen, start afresh. */
+      rl_point = rl_end;
+      rl_redisplay();
       rl_free_line_state();
       rl_callback_sigcleanup();
       rl_callback_handler_remove();
@@ -97,7 +94,6 @@ static read_status read_terminal_line(const char *prompt, char **out) {
   }
   /* A Ctrl-C still pending reaches on_prompt_sigint here, harmlessly. */
   sigprocmask(SIG_SETMASK, &original_mask, NULL);
-  sigaction(SIGINT, &previous_action, NULL);
   *out = accepted_line;
   accepted_line = NULL;
   return status;
@@ -429,6 +425,14 @@ int luaws_repl(lua_State *L) {
   int base = lua_gettop(L);
   bool terminal = isatty(STDIN_FILENO);
   char *history = NULL;
+  /* For the whole session a Ctrl-C outside a chunk (at the prompt, or just as a result is
+   * printed) only cancels input; luaws_host_docall swaps in its own handler while chunks run.
+   * Piped input keeps the default: there Ctrl-C stops luaws as it would a script. */
+  struct sigaction action, previous_action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = on_prompt_sigint;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, terminal ? &action : NULL, &previous_action);
   if (terminal) {
     rl_readline_name = "luaws";
     rl_catch_signals = 0; /* Ctrl-C is ours: see read_terminal_line */
@@ -474,6 +478,7 @@ int luaws_repl(lua_State *L) {
   }
   fflush(stdout);
   free(history);
+  sigaction(SIGINT, &previous_action, NULL);
   lua_settop(L, base);
   return 0;
 }

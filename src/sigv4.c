@@ -112,8 +112,10 @@ static bool sbuf_finish(sbuf *b) {
 }
 
 static void sbuf_wipe(sbuf *b) {
-  if (b->data)
-    OPENSSL_clear_free(b->data, b->cap);
+  if (b->data) {
+    OPENSSL_cleanse(b->data, b->cap);
+    free(b->data);
+  }
   b->data = NULL;
   b->len = b->cap = 0;
 }
@@ -228,6 +230,47 @@ static void uri_encode_once(sbuf *b, const char *in, size_t n) {
     }
   }
   b->len = (size_t)(o - b->data);
+}
+
+/* RFC 9110 token characters, the only ones a header name may hold. */
+static bool is_token_char(unsigned char c) {
+  if (is_unreserved(c))
+    return true;
+  switch (c) {
+  case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '^':
+  case '`': case '|':
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool valid_header_name(const char *name, size_t n) {
+  if (name == NULL || n == 0)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!is_token_char((unsigned char)name[i]))
+      return false;
+  return true;
+}
+
+/* No NUL, and every line break is a fold (followed by a space or tab), so a value can never
+ * start a header of its own on the wire. */
+static bool valid_header_value(const char *v, size_t n) {
+  if (v == NULL)
+    return n == 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    if (c == '\0')
+      return false;
+    if (c == '\r' || c == '\n') {
+      while (i < n && (v[i] == '\r' || v[i] == '\n'))
+        i++;
+      if (i == n || (v[i] != ' ' && v[i] != '\t'))
+        return false;
+    }
+  }
+  return true;
 }
 
 /* Appends a header value trimmed, with every run of whitespace (folded lines included)
@@ -530,8 +573,12 @@ static int build_headers(luaws_sigv4_signer *s, const luaws_sigv4_request *req,
   sbuf_reset(&s->lower);
   for (size_t i = 0; i < req->header_count; i++) {
     const luaws_sigv4_header *h = &req->headers[i];
-    if (h->name == NULL || h->name_len == 0 || (h->value == NULL && h->value_len != 0))
-      return fail(s, LUAWS_SIGV4_EINVAL, "sigv4: header %zu has no name or value", i + 1);
+    if (!valid_header_name(h->name, h->name_len))
+      return fail(s, LUAWS_SIGV4_EINVAL, "sigv4: headers[%zu] has an invalid name (not an HTTP token)",
+                  i + 1);
+    if (!valid_header_value(h->value, h->value_len))
+      return fail(s, LUAWS_SIGV4_EINVAL,
+                  "sigv4: headers[%zu] has an invalid value (NUL or an unfolded line break)", i + 1);
     if (luaws_sigv4_header_role(req, h->name, h->name_len) != LUAWS_SIGV4_SIGNED)
       continue;
     header_item *item = &s->hitems[count++];

@@ -60,6 +60,28 @@ def lua_string(s):
     return json.dumps(s)  # JSON string escapes are valid Lua for the ASCII data here
 
 
+MAX_LINE = 120  # the project's luacheck limit
+
+
+def lua_list(prefix, items, indent, suffix=","):
+    """`prefix{ a, b }` on one line when it fits, else one item per continuation line."""
+    one_line = "%s%s{ %s }%s" % (indent, prefix, ", ".join(items), suffix)
+    if len(one_line) <= MAX_LINE:
+        return [one_line]
+    lines = ["%s%s{" % (indent, prefix)]
+    current = indent + "  "
+    for item in items:
+        piece = item + ","
+        if len(current) + len(piece) + 1 > MAX_LINE and current.strip():
+            lines.append(current.rstrip())
+            current = indent + "  "
+        current += piece + " "
+    if current.strip():
+        lines.append(current.rstrip())
+    lines.append(indent + "}" + suffix)
+    return lines
+
+
 def global_services(partition):
     """Services with one endpoint per partition: {service: {hostname, region, fips, dualstack}}."""
     result = {}
@@ -100,18 +122,17 @@ def main():
         lines.append("  {")
         lines.append("    id = %s," % lua_string(p["id"]))
         lines.append("    region_regex = %s," % lua_string(p["regionRegex"]))
-        lines.append("    region_patterns = { %s }," % ", ".join(
-            lua_string(x) for x in regex_to_lua_patterns(p["regionRegex"])))
+        lines += lua_list("region_patterns = ", [
+            lua_string(x) for x in regex_to_lua_patterns(p["regionRegex"])], "    ")
         lines.append("    dns_suffix = %s," % lua_string(out["dnsSuffix"]))
         lines.append("    dualstack_dns_suffix = %s," % lua_string(out["dualStackDnsSuffix"]))
         lines.append("    implicit_global_region = %s," % lua_string(out["implicitGlobalRegion"]))
-        lines.append("    regions = { %s }," % ", ".join(
-            lua_string(r) for r in sorted(p["regions"])))
+        lines += lua_list("regions = ", [lua_string(r) for r in sorted(p["regions"])], "    ")
         lines.append("    global_services = {")
         for name, entry in global_services(endpoint_partitions.get(p["id"], {})).items():
-            fields = ", ".join("%s = %s" % (k, lua_string(entry[k]))
-                               for k in ("hostname", "region", "fips", "dualstack") if k in entry)
-            lines.append("      [%s] = { %s }," % (lua_string(name), fields))
+            fields = ["%s = %s" % (k, lua_string(entry[k]))
+                      for k in ("hostname", "region", "fips", "dualstack") if k in entry]
+            lines += lua_list("[%s] = " % lua_string(name), fields, "      ")
         lines.append("    },")
         lines.append("  },")
     lines.append("}")

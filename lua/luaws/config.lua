@@ -268,13 +268,18 @@ function M.truthy(value)
   return value == "true" or value == "1" or value == "yes" or value == "on"
 end
 
+-- %q, kept on one line: a value continued over several lines must not break the error message.
+local function quote(value)
+  return (string.format("%q", tostring(value)):gsub("\\\n", "\\n"))
+end
+
 --- config.check_region(region) -> region, or raises InvalidRegion (exit 2) for names that are
 --- not a DNS label: lower-case letters, digits and '-', not all digits, no leading/trailing '-'.
 function M.check_region(region)
   if type(region) ~= "string" or #region == 0 or #region > 63 or not region:match("^[a-z0-9-]+$")
       or region:match("^%-") or region:match("%-$") or region:match("^%d+$") then
     raise { code = "InvalidRegion", exit = 2, region = region, message = string.format(
-      "invalid region name %q: expected a name like us-east-1", tostring(region)) }
+      "invalid region name %s: expected a name like us-east-1", quote(region)) }
   end
   return region
 end
@@ -311,7 +316,7 @@ function M.resolve(opts)
   mode = mode or "standard"
   if not RETRY_MODES[mode] then
     raise { code = "InvalidConfiguration", exit = 2, message = string.format(
-      "retry_mode %q (from %s) must be legacy, standard or adaptive", tostring(mode), mode_from) }
+      "retry_mode %s (from %s) must be legacy, standard or adaptive", quote(mode), mode_from) }
   end
   r.retry_mode = mode
 
@@ -320,7 +325,7 @@ function M.resolve(opts)
     local n = math.tointeger(tonumber(attempts))
     if not n or n < 1 then
       raise { code = "InvalidConfiguration", exit = 2, message = string.format(
-        "max_attempts %q (from %s) must be a whole number >= 1", tostring(attempts), attempts_from) }
+        "max_attempts %s (from %s) must be a whole number >= 1", quote(attempts), attempts_from) }
     end
     r.max_attempts = n
   else

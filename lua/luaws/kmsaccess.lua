@@ -537,11 +537,18 @@ function M.find_launcher_role(iam, launcher, suffix)
   if ok and got and got.Role then return got.Role end
   if not ok and not is_code(got, "NoSuchEntity") then error(got, 0) end
   local wanted = name:lower()
+  local unsuffixed = {}
   for page in iam:paginate("ListRoles", { PathPrefix = "/aws-service-role/" .. l.service .. "/" }) do
     for _, role in ipairs(page.Roles or {}) do
       if type(role.RoleName) == "string" and role.RoleName:lower() == wanted then return role end
+      if type(role.RoleName) == "string" and not role.RoleName:find("_", 1, true) then
+        unsuffixed[#unsuffixed + 1] = role
+      end
     end
   end
+  -- A service's path holds only its service-linked roles: the one without a custom suffix is the
+  -- default role, whatever its exact name.
+  if (suffix == nil or suffix == "") and #unsuffixed == 1 then return unsuffixed[1] end
   return nil
 end
 
@@ -602,7 +609,7 @@ end
 
 -- Whether a statement's only condition is aws:PrincipalOrgID equal to org_id (for everyone).
 local function org_only(s, org_id)
-  if s.Effect ~= "Allow" or not policy.principal_matches(s.Principal, "*") then return false end
+  if s.Effect ~= "Allow" then return false end
   if s.Principal ~= "*" and not (type(s.Principal) == "table" and s.Principal.AWS == "*") then return false end
   if type(s.Condition) ~= "table" then return false end
   local found = false

@@ -4,11 +4,20 @@ return {
   {
     id = "aws",
     region_regex = "^(us|eu|ap|sa|ca|me|af|il|mx)\\-\\w+\\-\\d+$",
-    region_patterns = { "^us%-[%w_]+%-%d+$", "^eu%-[%w_]+%-%d+$", "^ap%-[%w_]+%-%d+$", "^sa%-[%w_]+%-%d+$", "^ca%-[%w_]+%-%d+$", "^me%-[%w_]+%-%d+$", "^af%-[%w_]+%-%d+$", "^il%-[%w_]+%-%d+$", "^mx%-[%w_]+%-%d+$" },
+    region_patterns = {
+      "^us%-[%w_]+%-%d+$", "^eu%-[%w_]+%-%d+$", "^ap%-[%w_]+%-%d+$", "^sa%-[%w_]+%-%d+$", "^ca%-[%w_]+%-%d+$",
+      "^me%-[%w_]+%-%d+$", "^af%-[%w_]+%-%d+$", "^il%-[%w_]+%-%d+$", "^mx%-[%w_]+%-%d+$",
+    },
     dns_suffix = "amazonaws.com",
     dualstack_dns_suffix = "api.aws",
     implicit_global_region = "us-east-1",
-    regions = { "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "aws-global", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2" },
+    regions = {
+      "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+      "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+      "ap-southeast-6", "ap-southeast-7", "aws-global", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2",
+      "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1",
+      "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    },
     global_services = {
       ["account"] = { hostname = "account.us-east-1.amazonaws.com", region = "us-east-1" },
       ["billingconductor"] = { hostname = "billingconductor.us-east-1.amazonaws.com", region = "us-east-1" },
@@ -17,14 +26,26 @@ return {
       ["chime"] = { hostname = "chime.us-east-1.amazonaws.com", region = "us-east-1" },
       ["cloudfront"] = { hostname = "cloudfront.amazonaws.com", region = "us-east-1" },
       ["health"] = { hostname = "global.health.amazonaws.com", region = "us-east-1" },
-      ["iam"] = { hostname = "iam.amazonaws.com", region = "us-east-1", fips = "iam-fips.amazonaws.com", dualstack = "iam.global.api.aws" },
+      ["iam"] = {
+        hostname = "iam.amazonaws.com", region = "us-east-1", fips = "iam-fips.amazonaws.com",
+        dualstack = "iam.global.api.aws",
+      },
       ["importexport"] = { hostname = "importexport.amazonaws.com", region = "us-east-1" },
-      ["networkmanager"] = { hostname = "networkmanager.us-west-2.amazonaws.com", region = "us-west-2", fips = "networkmanager-fips.us-west-2.amazonaws.com", dualstack = "networkmanager.us-west-2.api.aws" },
+      ["networkmanager"] = {
+        hostname = "networkmanager.us-west-2.amazonaws.com", region = "us-west-2",
+        fips = "networkmanager-fips.us-west-2.amazonaws.com", dualstack = "networkmanager.us-west-2.api.aws",
+      },
       ["notifications-contacts"] = { hostname = "notifications-contacts.us-east-1.api.aws", region = "us-east-1" },
-      ["organizations"] = { hostname = "organizations.us-east-1.amazonaws.com", region = "us-east-1", fips = "organizations-fips.us-east-1.amazonaws.com" },
+      ["organizations"] = {
+        hostname = "organizations.us-east-1.amazonaws.com", region = "us-east-1",
+        fips = "organizations-fips.us-east-1.amazonaws.com",
+      },
       ["route53"] = { hostname = "route53.amazonaws.com", region = "us-east-1", fips = "route53-fips.amazonaws.com" },
       ["savingsplans"] = { hostname = "savingsplans.amazonaws.com", region = "us-east-1" },
-      ["shield"] = { hostname = "shield.us-east-1.amazonaws.com", region = "us-east-1", fips = "shield-fips.us-east-1.amazonaws.com" },
+      ["shield"] = {
+        hostname = "shield.us-east-1.amazonaws.com", region = "us-east-1",
+        fips = "shield-fips.us-east-1.amazonaws.com",
+      },
       ["tax"] = { hostname = "tax.us-east-1.amazonaws.com", region = "us-east-1" },
       ["waf"] = { hostname = "waf.amazonaws.com", region = "us-east-1", fips = "waf-fips.amazonaws.com" },
     },
@@ -133,9 +154,17 @@ return {
     regions = { "aws-us-gov-global", "us-gov-east-1", "us-gov-west-1" },
     global_services = {
       ["iam"] = { hostname = "iam.us-gov.amazonaws.com", region = "us-gov-west-1", fips = "iam.us-gov.amazonaws.com" },
-      ["networkmanager"] = { hostname = "networkmanager.us-gov-west-1.amazonaws.com", region = "us-gov-west-1", fips = "networkmanager.us-gov-west-1.amazonaws.com", dualstack = "networkmanager.us-gov-west-1.api.aws" },
-      ["organizations"] = { hostname = "organizations.us-gov-west-1.amazonaws.com", region = "us-gov-west-1", fips = "organizations.us-gov-west-1.amazonaws.com" },
-      ["route53"] = { hostname = "route53.us-gov.amazonaws.com", region = "us-gov-west-1", fips = "route53.us-gov.amazonaws.com" },
+      ["networkmanager"] = {
+        hostname = "networkmanager.us-gov-west-1.amazonaws.com", region = "us-gov-west-1",
+        fips = "networkmanager.us-gov-west-1.amazonaws.com", dualstack = "networkmanager.us-gov-west-1.api.aws",
+      },
+      ["organizations"] = {
+        hostname = "organizations.us-gov-west-1.amazonaws.com", region = "us-gov-west-1",
+        fips = "organizations.us-gov-west-1.amazonaws.com",
+      },
+      ["route53"] = {
+        hostname = "route53.us-gov.amazonaws.com", region = "us-gov-west-1", fips = "route53.us-gov.amazonaws.com",
+      },
     },
   },
 }

@@ -401,6 +401,32 @@ static void run_unit_checks(luaws_sigv4_signer *s) {
   check(derived_after - derived_before <= 4 && hits_after - hits_before >= 8,
         "unit: four scopes are derived once each, then hit");
   luaws_sigv4_signer_free(cold);
+
+  /* Secrets longer than an HMAC block (the key is hashed first) and than the cache holds. */
+  for (size_t secret_len = 1; secret_len <= 200; secret_len += 13) {
+    char secret[256], k_secret[260];
+    for (size_t i = 0; i < secret_len; i++)
+      secret[i] = (char)('A' + i % 26);
+    secret[secret_len] = '\0';
+    memcpy(k_secret, "AWS4", 4);
+    memcpy(k_secret + 4, secret, secret_len);
+    unsigned char key[32];
+    static const char sts[] = "AWS4-HMAC-SHA256\n20130524T000000Z\n"
+                              "20130524/us-east-1/s3/aws4_request\nabc";
+    bool ok = luaws_hmac_sha256(k_secret, 4 + secret_len, "20130524", 8, key) &&
+              luaws_hmac_sha256(key, 32, "us-east-1", 9, key) &&
+              luaws_hmac_sha256(key, 32, "s3", 2, key) &&
+              luaws_hmac_sha256(key, 32, "aws4_request", 12, key) &&
+              luaws_hmac_sha256(key, 32, sts, sizeof sts - 1, key);
+    char expected[65], got[65];
+    luaws_hex_encode(key, 32, expected);
+    ok = ok && luaws_sigv4_signature(s, secret, "20130524T000000Z", "us-east-1", "s3", sts,
+                                     sizeof sts - 1, got) == LUAWS_SIGV4_OK &&
+         strcmp(expected, got) == 0;
+    char what[80];
+    snprintf(what, sizeof what, "unit: %zu-byte secret signs like OpenSSL's HMAC()", secret_len);
+    check(ok, what);
+  }
 }
 
 int main(void) {

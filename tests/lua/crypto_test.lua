@@ -57,10 +57,12 @@ T.test("base64 (RFC 4648 vectors and binary)", function()
   local bytes = all_bytes():rep(3)
   T.eq(crypto.base64_decode(crypto.base64_encode(bytes)), bytes)
   T.eq(crypto.base64_encode("\255\254"), "//4=")
+  T.eq(crypto.base64_decode("Zm9v\r\nYmFy\n"), "foobar", "line-wrapped base64")
+  T.eq(crypto.base64_decode(" Zm 9v "), "foo")
 end)
 
 T.test("base64_decode returns nil and a message for bad input", function()
-  for _, bad in ipairs({ "Zg=", "Zg", "Z===", "====", "Zm9v!A==", "Zm 9v", "=Zg=", "Zg=a", "Zm9v\n" }) do
+  for _, bad in ipairs({ "Zg=", "Zg", "Z===", "====", "Zm9v!A==", "Zm 9", "=Zg=", "Zg=a", "Zm9v-_==" }) do
     local v, err = crypto.base64_decode(bad)
     T.eq(v, nil, bad)
     T.match(err, "base64", bad)

@@ -117,11 +117,12 @@ T.test("- and piped stdin run a script", function()
   T.eq(out, "from stdin\n")
 end)
 
-T.test("--profile and --region reach scripts through the environment", function()
-  local out, code = run("env -u AWS_PROFILE -u AWS_REGION " .. bin ..
-    " --profile dev --region=eu-west-1 -e 'print(os.getenv(\"AWS_PROFILE\"), os.getenv(\"AWS_REGION\"))'")
+T.test("--profile, --region, --endpoint-url reach scripts through the environment", function()
+  local out, code = run("env -u AWS_PROFILE -u AWS_REGION -u AWS_ENDPOINT_URL " .. bin ..
+    " --profile dev --region=eu-west-1 --endpoint-url http://127.0.0.1:9 -e " ..
+    quote('print(os.getenv("AWS_PROFILE"), os.getenv("AWS_REGION"), os.getenv("AWS_ENDPOINT_URL"))'))
   T.eq(code, 0)
-  T.eq(out, "dev\teu-west-1\n")
+  T.eq(out, "dev\teu-west-1\thttp://127.0.0.1:9\n")
 end)
 
 T.test("recipe-only options are refused for scripts", function()

@@ -106,6 +106,11 @@ T.test("a caller's Authorization, X-Amz-Date and token headers are replaced, not
   T.eq(#r.headers, 5)
 end)
 
+T.test("folded header values are signed as one line", function()
+  local r = sigv4.sign(kms_request({ headers = { { "My-Header1", "value1\n  value2\r\n\tvalue3" } } }))
+  T.match(r.canonical_request, "\nmy%-header1:value1 value2 value3\n")
+end)
+
 T.test("User-Agent is sent but not signed", function()
   local r = sigv4.sign(kms_request({ headers = { { "User-Agent", "luaws/0.1" } } }))
   T.eq(r.signed_headers, "host;x-amz-date")
@@ -211,6 +216,8 @@ T.test("bad input raises an error table naming the field, without secrets", func
     { { url = false }, "url" },
     { { url = "kms.amazonaws.com/" }, "url" },
     { { url = "https:///path" }, "url" },
+    { { url = "https://exa mple.com/" }, "url" },
+    { { url = "https://host:12ab/" }, "url" },
     { { region = "" }, "region" },
     { { service = 42 }, "service" },
     { { access_key = false }, "access_key" },
@@ -221,6 +228,10 @@ T.test("bad input raises an error table naming the field, without secrets", func
     { { mode = "query", expires = 0 }, "expires" },
     { { headers = "Host: x" }, "headers" },
     { { headers = { { "X", {} } } }, "headers" },
+    { { headers = { { "ho;st", "x" } } }, "headers[1]" },
+    { { headers = { { "A", "x" }, { "Bad Name", "x" } } }, "headers[2]" },
+    { { headers = { { "X-Inject", "a\r\nEvil: 1" } } }, "headers[1]" },
+    { { headers = { { "X-Nul", "a\0b" } } }, "headers[1]" },
     { { normalize_path = "yes" }, "normalize_path" },
   }
   for _, case in ipairs(cases) do

@@ -150,6 +150,11 @@ function M.parse(svc, op, res)
         operation = op.name, status = res.status,
         message = "invalid JSON in response: " .. tostring(err) }, 0)
     end
+    if type(decoded) ~= "table" then -- a bare string or number where an object belongs
+      error(require("luaws.errors").new { code = "ResponseParseError", service = svc.service_id,
+        operation = op.name, status = res.status,
+        message = "invalid JSON in response: expected an object, got a " .. type(decoded) }, 0)
+    end
     if op.output then result = parse(op.output, decoded) or {} end
   end
   result.ResponseMetadata = shared.response_metadata(res)

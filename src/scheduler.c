@@ -1,5 +1,5 @@
-/* sched.c: the coroutine scheduler: tasks, their waits (transfers, timers, other tasks), the event loop. */
-#include "sched.h"
+/* scheduler.c: the coroutine scheduler: tasks, their waits (transfers, timers, other tasks), the event loop. */
+#include "scheduler.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
-/* sched.h: the coroutine scheduler: tasks, their waits (transfers, timers, other tasks), the event loop. */
-#ifndef LUAWS_SCHED_H
-#define LUAWS_SCHED_H
+/* scheduler.h: the coroutine scheduler: tasks, their waits (transfers, timers, other tasks), the event loop. */
+#ifndef LUAWS_SCHEDULER_H
+#define LUAWS_SCHEDULER_H
 
 #include <lua.h>
 #include <lauxlib.h>
