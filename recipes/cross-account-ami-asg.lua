@@ -155,6 +155,27 @@ local function ensure_role(ctx, dst, role_arn)
   return false
 end
 
+-- Reads the new grant back: from the key owner with ListGrants, and, when the retiring principal
+-- is in the group's account, from that account with ListRetirableGrants (which needs no key policy
+-- permission in the key owner's account).
+local function verify_grant(src, dst, key, role_arn, operations, grant_id, retiring_principal)
+  local listed = {}
+  for page in src.kms:paginate("ListGrants", { KeyId = key.arn, GrantId = grant_id }) do
+    for _, g in ipairs(page.Grants or {}) do listed[#listed + 1] = g end
+  end
+  if not kmsaccess.find_grant(listed, role_arn, operations) then return false end
+  if retiring_principal and arn.account_of(retiring_principal) == dst.account then
+    local retirable = {}
+    for page in dst.kms:paginate("ListRetirableGrants", { RetiringPrincipal = retiring_principal }) do
+      for _, g in ipairs(page.Grants or {}) do
+        if g.GrantId == grant_id then retirable[#retirable + 1] = g end
+      end
+    end
+    if #retirable == 0 then return false end
+  end
+  return true
+end
+
 local function plan_grant(ctx, src, dst, key, role_arn, operations, undo)
   local grants = {}
   for page in src.kms:paginate("ListGrants", { KeyId = key.arn }) do
@@ -182,14 +203,12 @@ local function plan_grant(ctx, src, dst, key, role_arn, operations, undo)
                            describe_list(operations)),
     apply = function()
       local created = dst.kms:CreateGrant { KeyId = key.arn, GranteePrincipal = role_arn,
-                                            Operations = operations, Name = name }
+                                            Operations = operations, Name = name,
+                                            RetiringPrincipal = ctx.args.retiring_principal }
       key.grant_id = created.GrantId
-      local listed = {}
-      for page in src.kms:paginate("ListGrants", { KeyId = key.arn, GrantId = created.GrantId }) do
-        for _, g in ipairs(page.Grants or {}) do listed[#listed + 1] = g end
-      end
-      if not kmsaccess.find_grant(listed, role_arn, operations) then
-        ctx.fail(string.format("grant %s on %s was created but the key owner cannot see it", created.GrantId, key.arn))
+      if not verify_grant(src, dst, key, role_arn, operations, created.GrantId, ctx.args.retiring_principal) then
+        ctx.fail(string.format("grant %s on %s was created but cannot be seen by its key owner or retiring principal",
+                               created.GrantId, key.arn))
       end
       ctx.log(string.format("grant %s on %s created and verified", created.GrantId, key.arn))
     end,
@@ -261,6 +280,8 @@ Without --apply it only reads and prints the plan. A second run after success ha
     { name = "service-linked-role-arn", type = "arn", service = "iam", help = "the grantee role's ARN, explicitly" },
     { name = "operations", type = "list", default = "docs",
       help = "grant operations: 'docs' (AWS's eight), 'blog' (the blog's five) or a comma-separated list" },
+    { name = "retiring-principal", type = "arn", service = "iam",
+      help = "a principal allowed to retire the grant (verified from B with ListRetirableGrants)" },
     { name = "undo", type = "boolean", help = "remove the statements and grant luaws added" },
     { name = "wait", type = "boolean", help = "with --asg-name and --apply: wait for a successful launch" },
     { name = "wait-seconds", type = "integer", default = "300", help = "how long --wait waits" },

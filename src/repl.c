@@ -255,6 +255,27 @@ static int collect_completions(lua_State *L) {
     lua_replace(L, -3);
     lua_pop(L, 1);
   }
+  /* Objects that resolve names in code (an __index function: a client's operations) may
+   * list them: a __complete metamethod returning an array of names. Failures add nothing. */
+  lua_settop(L, 3);
+  if (luaL_getmetafield(L, 3, "__complete") == LUA_TFUNCTION) {
+    lua_pushvalue(L, 3);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+      lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+      for (lua_Integer i = 1; i <= n; i++) {
+        size_t len;
+        const char *name = lua_rawgeti(L, -1, i) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        if (name && is_identifier(name, len) && strncmp(name, partial, partial_len) == 0) {
+          lua_pushlstring(L, text, prefix_len);
+          lua_pushvalue(L, -2);
+          lua_concat(L, 2);
+          lua_pushliteral(L, "function");
+          lua_rawset(L, 2);
+        }
+        lua_pop(L, 1);
+      }
+    }
+  }
   lua_settop(L, 2);
   return 1;
 }
@@ -276,8 +297,9 @@ static void free_completion_list(void) {
   completion_count = 0;
 }
 
-/* Readline completion: globals, then fields and methods along a dotted path (aws.cl<TAB>).
- * A unique table gets a "." appended, a unique function "(". */
+/* Readline completion: globals, then fields and methods along a dotted path (aws.cl<TAB>),
+ * read raw (no code runs) except for an object's opt-in __complete metamethod. A unique table
+ * gets a "." appended, a unique function "(". */
 static char **complete(const char *text, int start, int end) {
   (void)start;
   (void)end;

@@ -216,7 +216,8 @@ function M.list_grants(kms, key_arn)
   return grants
 end
 
---- crossaccount.plan_grant(ctx, spec) -> nothing; plans (or, when applying, makes) the grant.
+--- crossaccount.plan_grant(ctx, spec) -> "exists" (a matching grant is there), "planned" (a step
+--- was added, and made when applying) or nil (undo). Plans (or, when applying, makes) the grant.
 --- spec = {owner=<key owner side>, grantor=<side that calls CreateGrant>, key=, role=<{arn=}>,
 --- operations=, undo=bool, grants=<the owner's grant list, or nil to list>}. A named grant
 --- (kmsaccess.grant_name) makes CreateGrant idempotent; after creating it the key owner lists it to
@@ -238,7 +239,7 @@ function M.plan_grant(ctx, spec)
   local existing = kmsaccess.find_grant(grants, role.arn, spec.operations)
   if existing then
     key.grant_id = existing.GrantId
-    return
+    return "exists"
   end
   ctx.plan:add {
     action = "kms:CreateGrant", target = key.arn,
@@ -259,6 +260,7 @@ function M.plan_grant(ctx, spec)
       ctx.log(string.format("grant %s on %s created and verified", created.GrantId, key.arn))
     end,
   }
+  return "planned"
 end
 
 return M

@@ -103,7 +103,7 @@ def _():
     assert run.result["counts"]["missing-operations"] == 0
 
 
-@checks.case("without --group-profile: no grant is called unused, and the doctor says why")
+@checks.case("without --group-profile: no grant is called unused, and the audit says why")
 def _():
     run = Run(env, *BASE)
     assert run.flags()[unused] == [], run.flags()

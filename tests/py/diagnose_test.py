@@ -260,6 +260,23 @@ def _():
     assert run.result["keys"][0]["policy"]["missing"] == ["kms:CreateGrant"], run.result["keys"]
 
 
+@checks.case("an organization-wide key policy without kms:CreateGrant is pinpointed (seed --org)")
+def _():
+    s, e = seeded(source_account="111111111117", target_account="222222222227", org=True)
+    kms = cloud.client("kms", "source")
+    policy = testkit.key_policy(kms, s["key_arn"])
+    policy["Statement"].append({
+        "Sid": "OrgUse", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": scenario.USE_ACTIONS,
+        "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": s["organization_id"]}}})
+    testkit.put_policy(kms, s["key_arn"], policy)
+    run = Run(e, *WITH_KEYS)
+    assert run.code == 1, run
+    assert run.result["organization_id"] == s["organization_id"], run.result
+    assert "OrgPolicyWithoutCreateGrant" in run.codes(), run.codes()
+    key = run.result["keys"][0]
+    assert key["policy"]["missing"] == ["kms:CreateGrant"] and key["policy"]["org_statement"] is True, key
+
+
 @checks.case("a pinned launch template version is followed (version 2 with an AMI B cannot see)")
 def _():
     s, e = seeded(source_account="111111111115", target_account="222222222225")

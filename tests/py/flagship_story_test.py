@@ -245,6 +245,18 @@ def _():
     assert sorted(grants[0]["Operations"]) == sorted(testkit.BLOG_OPERATIONS), grants
 
 
+@checks.case("a retiring principal in B is set on the grant and verified from B")
+def _():
+    s, e = seeded(source_account="111111111117", target_account="222222222228")
+    retiring = f"arn:aws:iam::{s['target_account']}:user/admin"
+    run = Run(e, *BASE, "--image-id", s["image_id"], "--retiring-principal", retiring, "--apply")
+    assert run.code == 0, run
+    grants = grants_to(cloud.client("kms", "source"), s["key_arn"], s["service_linked_role_arn"])
+    assert len(grants) == 1 and grants[0].get("RetiringPrincipal") == retiring, grants
+    retirable = cloud.client("kms", "target").list_retirable_grants(RetiringPrincipal=retiring)["Grants"]
+    assert [g["GrantId"] for g in retirable] == [grants[0]["GrantId"]], retirable
+
+
 # --- bad inputs -------------------------------------------------------------------------------
 def one_line_error(run, code, needle):
     assert run.code == code, run

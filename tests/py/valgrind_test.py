@@ -84,12 +84,12 @@ def free_refusing_port():
         return s.getsockname()[1]
 
 
-def memcheck(args, tmp):
+def memcheck(args, tmp, stdin=None):
     log = os.path.join(tmp, "valgrind.log")
     cmd = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
            "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=9",
            "--log-file=" + log, BIN, *args]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, input=stdin)
     with open(log) as f:
         report = f.read()
     return r, report
@@ -130,6 +130,53 @@ def main():
             assert r.returncode == 3, "exit %d\n%s%s" % (r.returncode, r.stderr, report)
             assert r.stderr == "luaws: Boom: on purpose\n", r.stderr
         check("an uncaught error table: reported cleanly, no leaks", failing)
+
+        def repl():
+            r, report = memcheck(["repl"], tmp, stdin="t = {1, {2}, x = 'y'}\nt\nerror('e')\n=#t\n")
+            assert r.returncode == 0, "exit %d\n%s%s" % (r.returncode, r.stderr, report)
+            assert r.stdout == '{ 1, { 2 }, x = "y" }\n2\n', r.stdout
+        check("a piped REPL session: no memory errors, no leaks", repl)
+
+        def terminal_repl():
+            # The REPL on a pty under memcheck (readline, history, completion, Ctrl-C paths).
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import repl_test
+            wrapper = os.path.join(tmp, "luaws-under-valgrind")
+            log = os.path.join(tmp, "valgrind-repl.log")
+            with open(wrapper, "w") as f:
+                f.write('#!/bin/sh\nexec valgrind --quiet --leak-check=full '
+                        '--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect '
+                        '--error-exitcode=9 --log-file=%s %s "$@"\n' % (log, os.path.abspath(BIN)))
+            os.chmod(wrapper, 0o755)
+            repl_test.BIN, repl_test.WAIT = wrapper, 300
+            s = repl_test.Session(os.path.join(tmp, "history"))
+            try:
+                s.expect(r"luaws> ")
+                s.line("function f()")
+                s.expect(r"\.\.\.> ")
+                s.line("return {1, 2}")
+                s.line("end")
+                s.expect(r"luaws> ")
+                s.line("f()")
+                s.answer(r"\n\{ 1, 2 \}\n")
+                s.send("string.for\t")
+                s.expect(r"format\(")
+                s.send("\x03")
+                s.expect(r"luaws> ")
+                s.line("print('spinning') while true do end")
+                s.expect(r"\nspinning\n")
+                s.send("\x03")
+                s.answer(r"interrupted!\n")
+                s.line("error('e')")
+                s.answer(r"stdin:1: e\n")
+                s.send("\x04")
+                code = s.wait_exit()
+            finally:
+                s.close()
+            with open(log) as f:
+                report = f.read()
+            assert code == 0, "exit %d\n%s" % (code, report)
+        check("a REPL session on a terminal: no memory errors, no leaks", terminal_repl)
     finally:
         server.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)

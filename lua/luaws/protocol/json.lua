@@ -150,6 +150,7 @@ function M.parse(svc, op, res)
         operation = op.name, status = res.status,
         message = "invalid JSON in response: " .. tostring(err) }, 0)
     end
+    if decoded == cjson.null then decoded = {} end -- a `null` body (moto's PutKeyPolicy): no output, as botocore
     if type(decoded) ~= "table" then -- a bare string or number where an object belongs
       error(require("luaws.errors").new { code = "ResponseParseError", service = svc.service_id,
         operation = op.name, status = res.status,
