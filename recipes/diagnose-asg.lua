@@ -440,8 +440,9 @@ local function fixes_for(ctx, problems, key_owner)
   for _, p in ipairs(problems) do
     if p.fix == "flagship" then add(fix_command(ctx, key_owner)) end
     if p.fix == "same-account" then
-      add(string.format("let the role use the key: a key policy statement naming it, or " ..
-                        "luaws run same-account-asg --asg-name %s --apply", shell_word(ctx.args.asg_name)))
+      add(string.format("luaws run same-account-asg --profile %s --asg-name %s --apply   # key policy " ..
+                        "statements naming the role", shell_word(ctx.profile or os.getenv("AWS_PROFILE") or "default"),
+                        shell_word(ctx.args.asg_name)))
     end
   end
   return out

@@ -118,8 +118,9 @@ function M.new(name, opts)
   }
   local credentials = false
   if opts.credentials ~= false then
+    -- A profile the caller names outranks environment keys, as with the CLI's --profile.
     credentials = require("luaws.credentials").chain { profile = opts.profile, region = config.region,
-      credentials = opts.credentials }
+      credentials = opts.credentials, profile_explicit = opts.profile ~= nil }
   end
   local self = {
     service_name = name,

@@ -116,11 +116,11 @@ local function decode_json(text)
       local num = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
       if not num or num == "" or num == "-" then json_error(text, pos, "unexpected character") end
       pos = pos + #num
-      if num:find("^-?%d+$") then
-        return math.tointeger(tonumber(num)) or tonumber(num)
-      end
       local n = tonumber(num)
       if not n then json_error(text, pos, "malformed number") end
+      -- 1e999 would decode to inf, which no JSON (and so no write-back) can hold.
+      if n == math.huge or n == -math.huge then json_error(text, pos, "number out of range") end
+      if num:find("^-?%d+$") then return math.tointeger(n) or n end
       return n + 0.0
     end
   end

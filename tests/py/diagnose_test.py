@@ -277,6 +277,26 @@ def _():
     assert key["policy"]["missing"] == ["kms:CreateGrant"] and key["policy"]["org_statement"] is True, key
 
 
+@checks.case("a KmsKeyId in the template's block devices: the group's own key is checked too")
+def _():
+    s, e = seeded(source_account="111111111118", target_account="222222222228")
+    own_key = cloud.client("kms", "target").create_key(Description="B's data key")["KeyMetadata"]["Arn"]
+    cloud.client("ec2", "target").create_launch_template_version(
+        LaunchTemplateId=s["launch_template_id"], SourceVersion="1", LaunchTemplateData={
+            "ImageId": s["image_id"], "BlockDeviceMappings": [{"DeviceName": "/dev/xvdb", "Ebs": {
+                "VolumeSize": 8, "Encrypted": True, "KmsKeyId": own_key}}]})
+    run = Run(e, *WITH_KEYS)
+    assert run.code == 1, run
+    keys = {k["arn"]: k for k in run.result["keys"]}
+    assert set(keys) == {s["key_arn"], own_key}, keys.keys()
+    assert keys[own_key]["cross_account"] is False and "block device /dev/xvdb" in keys[own_key]["reasons"][0]
+    assert run.result["launch"][0]["version"] == "2", run.result["launch"]
+    own = [p for p in run.result["problems"] if p.get("key") == own_key]
+    assert [p["code"] for p in own] == ["GrantMissing"], own
+    assert any(line.startswith("luaws run same-account-asg --profile target --asg-name web-asg --apply")
+               for line in run.result["fix"]), run.result["fix"]
+
+
 @checks.case("a pinned launch template version is followed (version 2 with an AMI B cannot see)")
 def _():
     s, e = seeded(source_account="111111111115", target_account="222222222225")
