@@ -7,8 +7,8 @@
 meter), warms it up, then measures, interleaving the contenders round by round so that load from
 elsewhere on the machine hits them alike: 1. one call as a process, 2. the flagship fix as a
 process, 3. signing throughput (bench/sign_bench.py), 4. fan-out over 200 accounts against moto's
-measured capacity, 5. luaws start-up. Every process is measured from fork to exit with wait4():
-wall, user+sys CPU, peak RSS. Prints a Markdown report (and writes it with the raw figures as JSON
+measured capacity, 5. luaws start-up. Every process is measured from fork to exit by bench/measure.c
+(wait4): wall, user+sys CPU, peak RSS. Prints a Markdown report (and writes it with the raw figures as JSON
 to --out). Figures are medians with [min-max].
 """
 import argparse
@@ -35,30 +35,38 @@ MANAGEMENT_ACCOUNT = "123456789012"
 
 # --- measuring processes ------------------------------------------------------------------------
 
+MEASURE = None  # bench/measure.c, built by build_measure()
+
+
+def build_measure(directory):
+    global MEASURE
+    MEASURE = os.path.join(directory, "measure")
+    subprocess.run(["cc", "-O2", "-o", MEASURE, os.path.join(HERE, "measure.c")], check=True)
+
+
 def run_measured(cmd, env, stdout_path=None):
-    """Runs cmd to exit; returns {wall, cpu, user, sys, rss_mb, rc} (wait4 rusage of the process
-    and of everything it waited for)."""
+    """Runs cmd to exit under bench/measure; returns {wall, cpu, user, sys, rss_mb, rc} (wait4
+    rusage of the process and of everything it waited for)."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
     err = tempfile.TemporaryFile()
+    figures = tempfile.mktemp(prefix="measure-")
     try:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run([MEASURE, figures] + cmd, env=env, stdout=out, stderr=err,
+                              stdin=subprocess.DEVNULL)
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
     finally:
         err.close()
         if stdout_path:
             out.close()
-    result = {"wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime,
-              "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024.0,
-              "rc": proc.returncode}
     if proc.returncode != 0:
         raise SystemExit("bench: %s failed (exit %d):\n%s" % (" ".join(cmd), proc.returncode,
                                                              stderr[-2000:]))
-    return result
+    with open(figures, encoding="utf-8") as f:
+        m = json.load(f)
+    os.unlink(figures)
+    return {"wall": m["wall"], "user": m["user"], "sys": m["sys"], "cpu": m["user"] + m["sys"],
+            "rss_mb": m["rss_kb"] / 1024.0, "rc": proc.returncode}
 
 
 def summary(values):
@@ -504,6 +512,7 @@ def main():
     aws_v2 = "/usr/bin/aws" if os.access("/usr/bin/aws", os.X_OK) else None
     only = set(args.only.split(","))
     home = tempfile.mkdtemp(prefix="luaws-bench-")
+    build_measure(home)
     results = {"machine": machine(luaws, aws_v1, aws_v2)}
     cloud = Cloud()
     try:

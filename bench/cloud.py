@@ -7,12 +7,15 @@ Prints `LOCALCLOUD READY <url> pid=<pid>` like serve.py. On top of serve.py it c
 request and times it inside the server, so a benchmark can ask how many requests a client made
 and how much of its wall time was moto's own work, without a proxy in the path:
 
-* server time (`server_seconds`): from Werkzeug starting to read the request line to the response
-  body being ready to write (parsing, moto, serialising): what a client must wait for. Werkzeug's
+* server time (`server_seconds`): from Werkzeug accepting the connection (moto answers
+  `Connection: close`, so every request has its own) to the response body being ready to write
+  (thread start, parsing, moto, serialising): what a client must wait for. Werkzeug's
   ~10 ms linger for the client's close after each response is not counted: a client that stops
   at Content-Length never waits for it.
 * app time (`app_seconds`): the WSGI application alone (moto's routing and backend work).
 
+POST /bench-api/latency with {"seconds": S} makes every counted request wait S seconds (sleeping,
+outside the GIL) before moto sees it, to stand in for a real region's round trip; 0 turns it off.
 GET /bench-api/stats returns the totals since the last POST /bench-api/reset, per action too, with
 the most requests inside the server at once and the first-start/last-end times (server clock).
 /bench-api/, /moto-api/ and /localcloud-api/ requests are not counted.
@@ -31,6 +34,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOCALCLOUD = os.path.join(os.path.dirname(HERE), "localcloud")
 UNCOUNTED = ("/bench-api/", "/moto-api/", "/localcloud-api/")
+ACCEPTED = {}  # socket fd -> when the server accepted it
+LATENCY = {"seconds": 0.0}
 
 
 class Meter:
@@ -108,6 +113,10 @@ def metered(app):
             if path == "/bench-api/reset":
                 METER.reset()
                 payload = {"reset": True}
+            elif path == "/bench-api/latency":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                LATENCY["seconds"] = float(json.loads(environ["wsgi.input"].read(length))["seconds"])
+                payload = dict(LATENCY)
             else:
                 payload = METER.stats()
             body = json.dumps(payload).encode()
@@ -117,6 +126,8 @@ def metered(app):
         if path.startswith(UNCOUNTED):
             return app(environ, start_response)
         action = action_of(environ)
+        if LATENCY["seconds"] > 0:
+            time.sleep(LATENCY["seconds"])
         started = time.perf_counter()
         METER.enter()
         try:
@@ -141,10 +152,11 @@ def handler_class():
     from werkzeug.serving import WSGIRequestHandler
 
     class TimedHandler(WSGIRequestHandler):
-        """Notes when each request starts: before its request line is read."""
+        """Notes when each request started: when its connection was accepted."""
 
         def handle_one_request(self):
-            METER.local.request_started = time.perf_counter()
+            now = time.perf_counter()
+            METER.local.request_started = ACCEPTED.pop(self.connection.fileno(), now)
             super().handle_one_request()
 
         def log_request(self, *args, **kwargs):
@@ -172,6 +184,12 @@ def main():
             app = metered(extensions.wrap(DomainDispatcherApplication(create_backend_app)))
             self._server = make_server(self._ip_address, self._port, app, True,
                                        request_handler=handler_class())
+            process_request = self._server.process_request
+
+            def accepted(request, client_address):
+                ACCEPTED[request.fileno()] = time.perf_counter()
+                process_request(request, client_address)
+            self._server.process_request = accepted
             self._server_ready_event.set()
             self._server.serve_forever()
 

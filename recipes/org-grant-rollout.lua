@@ -152,6 +152,7 @@ grant ID or error. Without --apply it only reads and lists what each account nee
     local operations, why = kmsaccess.parse_operations(a.operations)
     if not operations then error(crossaccount.usage("--operations: " .. why), 0) end
 
+    local listed = a.accounts_file and read_accounts_file(a.accounts_file)
     local mgmt = crossaccount.side(ctx, nil, "management", { "organizations", "sts", "kms" })
     local owner = a.key_profile and crossaccount.side(ctx, a.key_profile, "key owner", { "kms" }) or mgmt
     local described = owner.kms:DescribeKey { KeyId = a.key_id }.KeyMetadata
@@ -166,7 +167,7 @@ grant ID or error. Without --apply it only reads and lists what each account nee
     ctx.log(string.format("organization %s, key %s (account %s), caller account %s", org_id, key.arn, owner.account,
                           mgmt.account))
 
-    local accounts = a.accounts_file and read_accounts_file(a.accounts_file) or list_org_accounts(mgmt)
+    local accounts = listed or list_org_accounts(mgmt)
     local members = {}
     for _, acct in ipairs(accounts) do
       if acct.id == owner.account then

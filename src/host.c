@@ -12,15 +12,11 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "http.h" /* luaws_http_interrupted: set on Ctrl-C so a wait in curl ends promptly */
 #include "modules.h"
 #include "paths.h"
 
 static const char TRACEBACK_KEY[] = "luaws.traceback";
-
-/* Set by the HTTP module's poll loop when it exists (src/http.h); weak so the host links
- * whether or not that module defines it. The SIGINT handler raises it so a request blocked in
- * curl returns promptly; the host clears it around every chunk. */
-extern volatile sig_atomic_t luaws_http_interrupted __attribute__((weak));
 
 static const luaL_Reg preloaded_modules[] = {
   {"luaws.sigv4", luaopen_luaws_sigv4},
@@ -193,8 +189,7 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar) {
 static void on_sigint(int sig) {
   (void)sig;
   interrupt_pending = 1;
-  if (&luaws_http_interrupted != NULL)
-    luaws_http_interrupted = 1;
+  luaws_http_interrupted = 1;
   lua_State *L = interrupt_target;
   if (L != NULL)
     lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
@@ -202,8 +197,7 @@ static void on_sigint(int sig) {
 
 static void clear_interrupt_flags(void) {
   interrupt_pending = 0;
-  if (&luaws_http_interrupted != NULL)
-    luaws_http_interrupted = 0;
+  luaws_http_interrupted = 0;
 }
 
 int luaws_host_docall(lua_State *L, int narg, int nres) {

@@ -28,9 +28,9 @@ static const char USAGE[] =
   "options:\n"
   "  -e CHUNK        run a string of Lua (repeatable; runs before the script)\n"
   "  -i              enter the REPL after running the script or chunks\n"
-  "  --profile NAME  AWS profile (sets AWS_PROFILE for scripts and the REPL)\n"
-  "  --region NAME   AWS region (sets AWS_REGION for scripts and the REPL)\n"
-  "  --endpoint-url URL  send requests there (sets AWS_ENDPOINT_URL likewise)\n"
+  "  --profile NAME  AWS profile for aws.client (wins over AWS_* keys, as in the CLI)\n"
+  "  --region NAME   AWS region for aws.client\n"
+  "  --endpoint-url URL  send aws.client requests there\n"
   "  --output json   recipe output as JSON (recipe commands)\n"
   "  --apply         make the changes a recipe plans (recipe commands)\n"
   "  --debug         log requests (secrets redacted) and show tracebacks\n"
@@ -261,6 +261,24 @@ static int run_lua(lua_State *L, int argc, char **argv, const command_line *cl) 
   return code;
 }
 
+/* Sets aws.defaults.{profile,region,endpoint_url} from the command line for scripts and the
+ * REPL: aws.client uses them when its caller names none, so --profile outranks environment keys
+ * as it does for the AWS CLI. Stack: unchanged. */
+static void set_client_defaults(lua_State *L, const command_line *cl) {
+  lua_getglobal(L, "aws");
+  if (lua_getfield(L, -1, "defaults") == LUA_TTABLE) {
+    const char *values[] = {cl->profile, cl->region, cl->endpoint_url};
+    const char *keys[] = {"profile", "region", "endpoint_url"};
+    for (int i = 0; i < 3; i++) {
+      if (values[i] == NULL)
+        continue;
+      lua_pushstring(L, values[i]);
+      lua_setfield(L, -2, keys[i]);
+    }
+  }
+  lua_pop(L, 2);
+}
+
 int main(int argc, char **argv) {
   command_line cl;
   int code = parse_command_line(argc, argv, &cl);
@@ -281,18 +299,13 @@ int main(int argc, char **argv) {
     if (cl.recipe_option)
       return usage_error("%s is an option of recipe commands (luaws run RECIPE ...)",
                          cl.recipe_option);
-    /* The library resolves profiles and regions from the environment, as the AWS CLI does. */
-    if (cl.profile)
-      setenv("AWS_PROFILE", cl.profile, 1);
-    if (cl.region)
-      setenv("AWS_REGION", cl.region, 1);
-    if (cl.endpoint_url)
-      setenv("AWS_ENDPOINT_URL", cl.endpoint_url, 1);
   }
 
   lua_State *L = luaws_host_new(&options);
   if (L == NULL)
     return 1;
+  if (!recipe && !cl.version)
+    set_client_defaults(L, &cl);
   if (cl.version)
     code = print_versions(L);
   else if (recipe)

@@ -1,4 +1,5 @@
 /* scheduler.c: the coroutine scheduler: tasks, their waits (transfers, timers, other tasks), the event loop. */
+#include "host.h"
 #include "scheduler.h"
 
 #include <math.h>
@@ -262,13 +263,14 @@ static void run_ready(lua_State *L, luaws_sched *s) {
 }
 
 /* The event loop: runs ready tasks, wakes sleepers and drives curl until done(arg). A
- * deadline (>= 0) bounds the wait for the caller's own timer. Raises "interrupted" when
+ * deadline (>= 0) bounds the wait for the caller's own timer. Raises the host's Interrupted error when
  * luaws_http_interrupted is set and an error when nothing could ever make progress. */
 static void drive(lua_State *L, luaws_sched *s, done_fn done, void *arg, double deadline) {
   for (;;) {
     if (luaws_http_interrupted) {
       luaws_http_interrupted = 0;
-      luaL_error(L, "interrupted");
+      luaws_host_push_interrupted(L); /* the same error as an interrupted Lua loop */
+      lua_error(L);
     }
     run_ready(L, s);
     if (done(arg))

@@ -108,6 +108,14 @@ function M.new(name, opts)
       { exit = 2 }), 2)
   end
   opts = opts or {}
+  local defaults = require("luaws").defaults
+  if next(defaults) then
+    local merged = shallow_copy(opts)
+    for _, key in ipairs { "profile", "region", "endpoint_url" } do
+      if merged[key] == nil then merged[key] = defaults[key] end
+    end
+    opts = merged
+  end
   local service = require("luaws.model").load(name)
   local config = require("luaws.config").resolve(opts)
   local endpoint = require("luaws.endpoints").resolve {
@@ -160,6 +168,16 @@ end
 function Client_mt.__tostring(self)
   return string.format("luaws.Client(%s, %s, %s)", self.service_name, tostring(self.region),
     tostring(self.endpoint and self.endpoint.url))
+end
+
+-- The REPL's tab completion asks this for the names after `client:`: the service's operations
+-- and the client's own methods.
+function Client_mt.__complete(self)
+  local names = self.service:operation_names()
+  for name in pairs(Client) do
+    if type(name) == "string" and not name:find("^_") then names[#names + 1] = name end
+  end
+  return names
 end
 
 -- Decodes an HTTP error response into {code=, message=, request_id=}, tolerating bodies the

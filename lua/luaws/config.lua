@@ -132,11 +132,22 @@ local function split_section(name)
   return kind, rest
 end
 
+local ENOENT = 2
+
+-- A missing file is an empty one (as in botocore); one that exists but cannot be read (no
+-- permission, a directory) is an error, not silently skipped settings or credentials.
 local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
+  local f, open_err, errno = io.open(path, "r")
+  if not f and errno == ENOENT then return nil end
+  local text, read_err
+  if f then
+    text, read_err = f:read("a")
+    f:close()
+  end
+  if text == nil then
+    raise { code = "ConfigReadError", exit = 2, message = string.format("cannot read %s: %s", path,
+      (tostring(read_err or open_err):gsub("^.-: ", ""))) }
+  end
   return text
 end
 
@@ -178,14 +189,29 @@ local function parse_credentials_file(sections)
   return { profiles = sections }
 end
 
+-- Warns once per file when a file holding secrets can be read by other users (like ssh does for
+-- private keys): the keys in it are as good as published on a shared machine.
+local warned = {}
+local function warn_if_readable_by_others(path)
+  if warned[path] then return end
+  warned[path] = true
+  local st = require("luaws.fs").stat(path)
+  if st and st.mode & tonumber("044", 8) ~= 0 then
+    io.stderr:write(string.format("luaws: warning: %s is readable by other users (mode %03o); run: chmod 600 %s\n",
+                                  path, st.mode & tonumber("777", 8), path))
+  end
+end
+
 --- config.files() -> {config = {profiles=, services=, sso_sessions=, other=, path=, exists=},
 ---                    credentials = {profiles=, path=, exists=}}; cached per path and content.
 function M.files()
   local config_path, credentials_path = M.paths()
-  return {
+  local files = {
     config = load(config_path, parse_config_file),
     credentials = load(credentials_path, parse_credentials_file),
   }
+  if files.credentials.exists then warn_if_readable_by_others(credentials_path) end
+  return files
 end
 
 --- config.reload(): forgets every parsed file.

@@ -5,6 +5,11 @@ local M = {}
 M.host = require "luaws.host"
 M.version = M.host.versions().luaws
 
+--- aws.defaults: {profile=, region=, endpoint_url=} that aws.client uses when its caller gives
+--- none; `luaws --profile P script.lua` sets them. A default profile counts as named explicitly,
+--- so it wins over AWS_ACCESS_KEY_ID and friends, as the CLI's --profile does.
+M.defaults = {}
+
 --- aws.client(name, {profile=, region=, endpoint_url=, credentials=<provider|table|false>,
 --- max_attempts=, timeout=}) -> a "luaws.Client"; see lua/luaws/client.lua.
 function M.client(name, opts)

@@ -117,12 +117,28 @@ T.test("- and piped stdin run a script", function()
   T.eq(out, "from stdin\n")
 end)
 
-T.test("--profile, --region, --endpoint-url reach scripts through the environment", function()
+T.test("--profile, --region, --endpoint-url become aws.defaults for scripts", function()
   local out, code = run("env -u AWS_PROFILE -u AWS_REGION -u AWS_ENDPOINT_URL " .. bin ..
     " --profile dev --region=eu-west-1 --endpoint-url http://127.0.0.1:9 -e " ..
-    quote('print(os.getenv("AWS_PROFILE"), os.getenv("AWS_REGION"), os.getenv("AWS_ENDPOINT_URL"))'))
+    quote('local d = aws.defaults print(d.profile, d.region, d.endpoint_url, os.getenv("AWS_PROFILE"))'))
   T.eq(code, 0)
-  T.eq(out, "dev\teu-west-1\thttp://127.0.0.1:9\n")
+  T.eq(out, "dev\teu-west-1\thttp://127.0.0.1:9\tnil\n")
+end)
+
+T.test("--profile outranks environment keys, as the CLI's does", function()
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -m 700 " .. dir)
+  write_temp("[dev]\naws_access_key_id = AKIAPROFILEKEY000000\naws_secret_access_key = x\n", dir .. "/credentials")
+  os.execute("chmod 600 " .. dir .. "/credentials")
+  local env = "env AWS_SHARED_CREDENTIALS_FILE=" .. dir .. "/credentials AWS_CONFIG_FILE=" .. dir ..
+    "/none AWS_ACCESS_KEY_ID=AKIAENVIRONMENTKEY00 AWS_SECRET_ACCESS_KEY=y "
+  local probe = quote('print(aws.client("kms", {region="us-east-1"})._credentials:get().access_key)')
+  local with_profile = run(env .. bin .. " --profile dev -e " .. probe)
+  local without = run(env .. bin .. " -e " .. probe)
+  os.execute("rm -rf " .. dir)
+  T.eq(with_profile, "AKIAPROFILEKEY000000\n")
+  T.eq(without, "AKIAENVIRONMENTKEY00\n")
 end)
 
 T.test("recipe-only options are refused for scripts", function()

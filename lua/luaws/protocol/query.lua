@@ -275,8 +275,19 @@ function M.parse_with(find_start, request_id_of)
     local result = {}
     local body = res.body or ""
     local request_id
+    if op.output and not body:match("%S") then
+      error(errors.new { code = "ResponseParseError", service = svc.service_id, operation = op.name,
+        status = res.status, message = "empty response where <" .. op.name .. "Response> was expected" }, 0)
+    end
     if body:match("%S") then
       local root = decode_or_raise(svc, op, res)
+      -- Well-formed XML that is no AWS reply (a proxy's or captive portal's HTML page) must not
+      -- pass for a reply with every member absent.
+      if op.output and not tostring(root.name):find("Response$") then
+        error(errors.new { code = "ResponseParseError", service = svc.service_id, operation = op.name,
+          status = res.status, message = string.format("unexpected <%s> document where <%sResponse> was expected",
+            tostring(root.name):sub(1, 40), op.name) }, 0)
+      end
       if op.output then
         local start = find_start(op, root)
         if start then result = parse_structure(op.output, start) end
