@@ -16,6 +16,7 @@
 static const char USAGE[] =
   "usage: luaws [options] [script [args] | - [args] | repl]\n"
   "       luaws [options] run RECIPE [--arg value ...] | list | help [RECIPE]\n"
+  "       luaws test FILE|DIR ...   test recipes on a local cloud (luaws help test)\n"
   "\n"
   "  script [args]   run a Lua script; its arguments are in `arg` and `...`, as with lua\n"
   "  - [args]        run the script read from stdin\n"
@@ -130,7 +131,8 @@ static int parse_command_line(int argc, char **argv, command_line *cl) {
 }
 
 static bool is_recipe_command(const char *word) {
-  return strcmp(word, "run") == 0 || strcmp(word, "list") == 0 || strcmp(word, "help") == 0;
+  return strcmp(word, "run") == 0 || strcmp(word, "list") == 0 || strcmp(word, "help") == 0 ||
+         strcmp(word, "test") == 0;
 }
 
 /* Prints "luaws X, Lua X, curl X, OpenSSL X". Returns the exit code. Stack: unchanged. */

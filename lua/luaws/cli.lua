@@ -10,6 +10,7 @@ local USAGE = [[
 usage: luaws [options] run RECIPE [--ARG VALUE | --ARG=VALUE ...] [--apply]
        luaws [options] list
        luaws help [RECIPE]
+       luaws test FILE|DIR ...       (test recipes on a local cloud; `luaws help test`)
 
 options (before or after the recipe name):
   --profile NAME       AWS profile for the recipe's clients (default: the usual AWS resolution)
@@ -259,8 +260,36 @@ local function cmd_list(globals)
   return 0
 end
 
+local TEST_USAGE = [[
+usage: luaws test FILE|DIR ... [--in-process]
+
+Runs recipe tests: Lua files (a DIR means every *_test.lua inside, sorted), each in its own luaws
+process with its own temporary folder for backups and state files, then prints
+"N passed, N failed" over all files. Exit status: 0 when every case passed, 1 otherwise, 2 on bad
+usage. --in-process runs a single FILE in this process (no isolation; for debugging).
+
+A test file gets `aws` and `testkit` (also `require "luaws.testkit"`):
+
+  local testkit = require "luaws.testkit"
+  local cloud = testkit.cloud { seed = { role_suffix = "web" } }  -- local cloud, blog scenario
+  testkit.case("plan first", function()
+    local report = cloud:run("cross-account-ami-asg",
+      { ["source-profile"] = "source", ["target-profile"] = "target", ["asg-name"] = "web-asg" })
+    testkit.eq(report.status, "planned")
+  end)
+
+testkit.cloud{seed=, auth=, region=} starts localcloud/serve.py (python3 with moto), seeds the
+two-account blog scenario (profiles "source" = account A, "target" = account B), turns signature
+checking on and points the AWS config at those profiles; it stops when the file ends.
+cloud:run(recipe, args, {apply=, output=, profile=}) runs a recipe as `luaws run` does and returns
+its report {status=, exit=, plan=, result=, error=, text=, log=}; cloud:client(service, profile);
+cloud:reconcile(group) retries Auto Scaling launches now.
+Assertions: testkit.case(name, fn), eq, same (deep), ok, match (Lua pattern), raises.
+See "Testing your recipe" in docs/recipes.md.]]
+
 local function cmd_help(name)
   if not name then stdout(USAGE) return 0 end
+  if name == "test" then stdout(TEST_USAGE) return 0 end
   stdout(M.render_help(recipe.load(recipe.find(name))))
   return 0
 end
@@ -282,10 +311,12 @@ local function one_line(e)
   return (s:gsub("\n.*", ""))
 end
 
-local function cmd_run(globals, name, tokens)
-  if not name then error(usage("run needs a recipe name (`luaws list` shows them)"), 0) end
-  local r = recipe.load(recipe.find(name))
-  if globals.help then stdout(M.render_help(r)) return 0 end
+--- cli.execute(r, tokens, globals[, log]) -> report: what `luaws run` does between loading recipe r
+--- and printing: parses the argument tokens ({"--name", "value", "--flag", ...}), checks named
+--- profiles, and runs r through recipe.execute with the global options (globals: profile=, region=,
+--- ["endpoint-url"]=, output=, apply=, debug=). log(line) receives progress lines (default: stderr).
+--- `luaws test` runs recipes through here too, so a tested recipe runs as `luaws run` runs it.
+function M.execute(r, tokens, globals, log)
   local given = parse_recipe_args(r, tokens)
   local values = args.resolve(r.args, given, r.name)
   if globals.profile then check_profile("profile", globals.profile) end
@@ -293,13 +324,21 @@ local function cmd_run(globals, name, tokens)
     if spec.type == "profile" and given[spec.name] then check_profile(spec.name, values[spec.name]) end
   end
   if globals.apply and not r.mutating then
-    stderr(string.format("luaws: %s is read-only; --apply changes nothing", r.name))
+    local say = log or stderr
+    say(string.format("luaws: %s is read-only; --apply changes nothing", r.name))
   end
-  local report = recipe.execute(r, {
+  return recipe.execute(r, {
     args = values, apply = globals.apply, profile = globals.profile, region = globals.region,
-    endpoint_url = globals["endpoint-url"], output = globals.output, debug = globals.debug,
-    traceback = globals.debug,
+    endpoint_url = globals["endpoint-url"], output = globals.output or "text", debug = globals.debug,
+    traceback = globals.debug, log = log,
   })
+end
+
+local function cmd_run(globals, name, tokens)
+  if not name then error(usage("run needs a recipe name (`luaws list` shows them)"), 0) end
+  local r = recipe.load(recipe.find(name))
+  if globals.help then stdout(M.render_help(r)) return 0 end
+  local report = M.execute(r, tokens, globals)
   if r.mutating and (#report.plan > 0 or report.status ~= "failed") then stderr(plan.render(report)) end
   if report.status == "failed" then
     local line = one_line(report.raw_error)
@@ -337,7 +376,11 @@ function M.main(argv)
   end
   if command == nil then
     if globals.help then stdout(USAGE) return 0 end
-    error(usage("no command given: run RECIPE, list or help [RECIPE]"), 0)
+    error(usage("no command given: run RECIPE, list, help [RECIPE] or test FILE"), 0)
+  end
+  if command == "test" then
+    if globals.help then stdout(TEST_USAGE) return 0 end
+    return require("luaws.testkit").command(tokens, globals)
   end
   if command == "help" then
     if #tokens > 0 then error(usage("unexpected argument '" .. tokens[1] .. "' after help " .. (name or "")), 0) end
@@ -349,7 +392,7 @@ function M.main(argv)
     return cmd_list(globals)
   end
   if command == "run" then return cmd_run(globals, name, tokens) end
-  local commands = { "run", "list", "help" }
+  local commands = { "run", "list", "help", "test" }
   error(usage(string.format("unknown command '%s'%s", command, args.did_you_mean(command, commands))), 0)
 end
 
