@@ -117,7 +117,7 @@ local function plan_key_policy(ctx, src, target_account, partition, key, undo)
     detail = undo and string.format("remove luaws's statements for account %s", target_account)
       or string.format("let account %s use the key and create grants on it (missing: %s)",
                        target_account, describe_list(missing)),
-    diff = diff,
+    diff = diff.text,
     apply = function()
       local written = kmsaccess.write_policy {
         kms = src.kms, key = key.arn, owner = src.account, transform = transform,

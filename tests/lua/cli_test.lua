@@ -213,6 +213,7 @@ local endpoint = " --endpoint-url " .. server.url
 T.test("whoami against the local cloud, by --profile, and --expect-account", function()
   write(tmpdir .. "/home/credentials", "[cloud]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
     .. "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+  os.execute("chmod 600 " .. tmpdir .. "/home/credentials") -- owner-only, as a credentials file should be
   write(tmpdir .. "/home/config", "[profile cloud]\nregion = us-east-1\n")
   local out, e, code = luaws("run whoami --profile cloud --output json" .. endpoint)
   T.eq(code, 0, e)

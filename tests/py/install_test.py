@@ -101,6 +101,17 @@ def main():
             assert r.stdout.split("\n")[1] == data_dir, r.stdout
         check("with the source tree hidden, the installed binary still runs", source_tree_hidden)
 
+        def recipe_tests_from_install():
+            # `luaws test` finds the installed local cloud and the shipped recipes, not the source tree's.
+            assert os.path.isfile(os.path.join(data_dir, "localcloud", "serve.py")), "no localcloud/"
+            assert not os.path.exists(os.path.join(data_dir, "localcloud", "__pycache__"))
+            shutil.copy(os.path.join(SOURCE_DIR, "tests", "recipes", "whoami_test.lua"), elsewhere)
+            r = run([installed, "test", "whoami_test.lua"], cwd=elsewhere, env=clean_env())
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert r.stdout.endswith("5 passed, 0 failed\n"), r.stdout
+        check("the installed luaws test runs a recipe test on the installed local cloud",
+              recipe_tests_from_install)
+
         def version_and_help():
             r = run([installed, "--version"], cwd=elsewhere, env=clean_env())
             assert r.returncode == 0 and r.stdout.startswith("luaws "), r
