@@ -1,7 +1,7 @@
 -- crossaccount: the plan steps behind the KMS-access recipes (sides, keys, key policy, role, grant).
 --
--- recipes/cross-account-ami-asg.lua is the original of these steps; the variants (same-account-asg,
--- launcher-role-grant, org-grant-rollout) share them from here so a fix to one reaches all.
+-- The flagship (cross-account-ami-asg) and its variants (same-account-asg, launcher-role-grant,
+-- org-grant-rollout) all plan their changes through these steps, so a fix to one reaches all.
 local arn = require "luaws.arn"
 local policy = require "luaws.policy"
 local kmsaccess = require "luaws.kmsaccess"
@@ -216,12 +216,34 @@ function M.list_grants(kms, key_arn)
   return grants
 end
 
+-- Reads a new grant back: from the key owner with ListGrants and, when its retiring principal is
+-- in the grantor's account, from there with ListRetirableGrants (which needs no permission in the
+-- key owner's account).
+local function grant_visible(spec, grant_id)
+  local listed = {}
+  for page in spec.owner.kms:paginate("ListGrants", { KeyId = spec.key.arn, GrantId = grant_id }) do
+    for _, g in ipairs(page.Grants or {}) do listed[#listed + 1] = g end
+  end
+  if not kmsaccess.find_grant(listed, spec.role.arn, spec.operations) then return false end
+  local retiring = spec.retiring_principal
+  if retiring and arn.account_of(retiring) == spec.grantor.account then
+    for page in spec.grantor.kms:paginate("ListRetirableGrants", { RetiringPrincipal = retiring }) do
+      for _, g in ipairs(page.Grants or {}) do
+        if g.GrantId == grant_id then return true end
+      end
+    end
+    return false
+  end
+  return true
+end
+
 --- crossaccount.plan_grant(ctx, spec) -> "exists" (a matching grant is there), "planned" (a step
 --- was added, and made when applying) or nil (undo). Plans (or, when applying, makes) the grant.
 --- spec = {owner=<key owner side>, grantor=<side that calls CreateGrant>, key=, role=<{arn=}>,
---- operations=, undo=bool, grants=<the owner's grant list, or nil to list>}. A named grant
---- (kmsaccess.grant_name) makes CreateGrant idempotent; after creating it the key owner lists it to
---- verify. Undo revokes exactly the grants of that name to that role.
+--- operations=, retiring_principal=, undo=bool, grants=<the owner's grant list, or nil to list>}.
+--- A named grant (kmsaccess.grant_name) makes CreateGrant idempotent; after creating it, the key
+--- owner (and the retiring principal's account) list it to verify. Undo revokes exactly the grants
+--- of that name to that role.
 function M.plan_grant(ctx, spec)
   local key, role = spec.key, spec.role
   local grants = spec.grants or M.list_grants(spec.owner.kms, key.arn)
@@ -247,15 +269,12 @@ function M.plan_grant(ctx, spec)
                            table.concat(spec.operations, ", ")),
     apply = function()
       local created = spec.grantor.kms:CreateGrant { KeyId = key.arn, GranteePrincipal = role.arn,
-                                                     Operations = spec.operations,
-                                                     Name = kmsaccess.grant_name(role.arn) }
+                                                     Operations = spec.operations, Name = name,
+                                                     RetiringPrincipal = spec.retiring_principal }
       key.grant_id = created.GrantId
-      local listed = {}
-      for page in spec.owner.kms:paginate("ListGrants", { KeyId = key.arn, GrantId = created.GrantId }) do
-        for _, g in ipairs(page.Grants or {}) do listed[#listed + 1] = g end
-      end
-      if not kmsaccess.find_grant(listed, role.arn, spec.operations) then
-        ctx.fail(string.format("grant %s on %s was created but the key owner cannot see it", created.GrantId, key.arn))
+      if not grant_visible(spec, created.GrantId) then
+        ctx.fail(string.format("grant %s on %s was created but its key owner or retiring principal cannot see it",
+                               created.GrantId, key.arn))
       end
       ctx.log(string.format("grant %s on %s created and verified", created.GrantId, key.arn))
     end,
