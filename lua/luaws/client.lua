@@ -34,20 +34,6 @@ local function shallow_copy(t)
   return out
 end
 
-local function uuid4()
-  local ok, crypto = pcall(require, "luaws.crypto")
-  if ok and type(crypto) == "table" and crypto.uuid4 then return crypto.uuid4() end
-  local f = io.open("/dev/urandom", "rb")
-  local bytes = f and f:read(16) or tostring(os.time()) .. tostring(math.random()):rep(2)
-  if f then f:close() end
-  local b = { bytes:byte(1, 16) }
-  b[7] = (b[7] & 0x0f) | 0x40
-  b[9] = (b[9] & 0x3f) | 0x80
-  local hex = string.format(string.rep("%02x", 16), table.unpack(b))
-  return string.format("%s-%s-%s-%s-%s", hex:sub(1, 8), hex:sub(9, 12), hex:sub(13, 16),
-    hex:sub(17, 20), hex:sub(21, 32))
-end
-
 -- Names of the input members the model marks as idempotency tokens (botocore fills them with a
 -- UUID when the caller does not, once per call, so every retry repeats the same token).
 local function idempotency_members(op)
@@ -267,11 +253,9 @@ function Client:call(op_name, params, call_opts)
   local op = service:operation(op_name)
   op_name = op.name or op_name
   params = shallow_copy(params)
-  local has_token = false
-  for _, member in ipairs(idempotency_members(op)) do
-    if params[member] == nil then params[member] = uuid4() end
-    has_token = true
-  end
+  -- The protocol fills idempotency tokens once per call (build runs once), so every retry
+  -- repeats the same token and AWS applies the call at most once.
+  local has_token = #idempotency_members(op) > 0
   local protocol = require("luaws.protocol").for_service(service)
   local built = protocol.build(service, op, params)
   local request = { method = built.method or "POST", headers = built.headers, body = built.body,

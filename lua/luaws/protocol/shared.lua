@@ -1,100 +1,23 @@
 -- protocol.shared: what every AWS protocol needs: validation, timestamps, base64, headers, errors.
+local crypto = require "luaws.crypto"
 local errors = require "luaws.errors"
 local model = require "luaws.model"
 
 local M = {}
 
 ---------------------------------------------------------------------------------------------
--- base64: luaws.crypto's when it has one, else this (blobs are small: KMS ciphertexts, user data).
-
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local B64_INDEX = {}
-for i = 1, 64 do B64_INDEX[B64:byte(i)] = i - 1 end
-
-local function crypto_fn(name)
-  local ok, crypto = pcall(require, "luaws.crypto")
-  if ok and type(crypto) == "table" and type(crypto[name]) == "function" then return crypto[name] end
-  return nil
-end
-
-local function lua_b64encode(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local chars = {
-      B64:sub((n >> 18) + 1, (n >> 18) + 1),
-      B64:sub(((n >> 12) & 63) + 1, ((n >> 12) & 63) + 1),
-      b and B64:sub(((n >> 6) & 63) + 1, ((n >> 6) & 63) + 1) or "=",
-      c and B64:sub((n & 63) + 1, (n & 63) + 1) or "=",
-    }
-    out[#out + 1] = table.concat(chars)
-  end
-  return table.concat(out)
-end
-
--- Decodes standard base64, ignoring whitespace; returns nil for anything else.
-local function lua_b64decode(s)
-  s = s:gsub("%s", "")
-  if #s % 4 ~= 0 then return nil end
-  local out = {}
-  for i = 1, #s, 4 do
-    local n, pad = 0, 0
-    for j = i, i + 3 do
-      local ch = s:byte(j)
-      local v = B64_INDEX[ch]
-      if ch == 61 and j >= #s - 1 then
-        v, pad = 0, pad + 1
-      elseif v == nil or pad > 0 then
-        return nil
-      end
-      n = (n << 6) | v
-    end
-    local bytes = string.char((n >> 16) & 255, (n >> 8) & 255, n & 255)
-    out[#out + 1] = bytes:sub(1, 3 - pad)
-  end
-  return table.concat(out)
-end
+-- base64 and UUIDs come from the C core (luaws.crypto).
 
 --- base64_encode(bytes) -> standard base64 text.
-function M.base64_encode(s)
-  local fn = crypto_fn("base64_encode")
-  if fn then return fn(s) end
-  return lua_b64encode(s)
-end
+M.base64_encode = crypto.base64_encode
 
 --- base64_decode(text) -> bytes, or nil when text is not base64.
 function M.base64_decode(s)
-  local fn = crypto_fn("base64_decode")
-  if fn then
-    local ok, v = pcall(fn, s)
-    if ok then return v end
-    return nil
-  end
-  return lua_b64decode(s)
+  return (crypto.base64_decode(s))
 end
 
-M._lua_base64_encode, M._lua_base64_decode = lua_b64encode, lua_b64decode
-
---- uuid4() -> a random RFC 4122 version 4 UUID (luaws.crypto's when present).
-function M.uuid4()
-  local fn = crypto_fn("uuid4")
-  if fn then return fn() end
-  local f = io.open("/dev/urandom", "rb")
-  local bytes = f and f:read(16)
-  if f then f:close() end
-  if not bytes or #bytes < 16 then
-    local t = {}
-    for i = 1, 16 do t[i] = string.char(math.random(0, 255)) end
-    bytes = table.concat(t)
-  end
-  local b = { bytes:byte(1, 16) }
-  b[7] = (b[7] & 0x0f) | 0x40
-  b[9] = (b[9] & 0x3f) | 0x80
-  local hex = string.format(string.rep("%02x", 16), table.unpack(b))
-  return string.format("%s-%s-%s-%s-%s", hex:sub(1, 8), hex:sub(9, 12), hex:sub(13, 16),
-    hex:sub(17, 20), hex:sub(21, 32))
-end
+--- uuid4() -> a random RFC 4122 version 4 UUID.
+M.uuid4 = crypto.uuid4
 
 ---------------------------------------------------------------------------------------------
 -- Timestamps. Inputs may be epoch numbers or ISO 8601 strings; outputs are ISO 8601 UTC strings.
