@@ -58,16 +58,6 @@ static int l_hex(lua_State *L) {
   return 1;
 }
 
-static int hex_digit(unsigned char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* crypto.unhex(hex) -> raw bytes, or nil, message for odd length or a non-hex digit. */
 static int l_unhex(lua_State *L) {
   size_t n;
@@ -80,7 +70,7 @@ static int l_unhex(lua_State *L) {
   luaL_Buffer b;
   char *out = luaL_buffinitsize(L, &b, n / 2);
   for (size_t i = 0; i < n; i += 2) {
-    int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
+    int hi = luaws_hex_value(hex[i]), lo = luaws_hex_value(hex[i + 1]);
     if (hi < 0 || lo < 0) {
       lua_pushnil(L);
       lua_pushfstring(L, "crypto.unhex: not a hex digit at position %d", (int)(hi < 0 ? i + 1 : i + 2));

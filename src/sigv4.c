@@ -125,7 +125,7 @@ static bool is_unreserved(unsigned char c) {
          c == '.' || c == '_' || c == '~';
 }
 
-static int hex_value(unsigned char c) {
+int luaws_hex_value(unsigned char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
   if (c >= 'a' && c <= 'f')
@@ -190,7 +190,8 @@ static void uri_reencode(sbuf *b, const char *in, size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)in[i];
     if (c == '%' && i + 2 < n) {
-      int hi = hex_value((unsigned char)in[i + 1]), lo = hex_value((unsigned char)in[i + 2]);
+      int hi = luaws_hex_value((unsigned char)in[i + 1]);
+      int lo = luaws_hex_value((unsigned char)in[i + 2]);
       if (hi >= 0 && lo >= 0) {
         c = (unsigned char)(hi * 16 + lo);
         i += 2;
@@ -215,11 +216,11 @@ static void uri_encode_once(sbuf *b, const char *in, size_t n) {
   char *o = b->data + b->len;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)in[i];
-    if (c == '%' && i + 2 < n && hex_value((unsigned char)in[i + 1]) >= 0 &&
-        hex_value((unsigned char)in[i + 2]) >= 0) {
+    if (c == '%' && i + 2 < n && luaws_hex_value((unsigned char)in[i + 1]) >= 0 &&
+        luaws_hex_value((unsigned char)in[i + 2]) >= 0) {
       *o++ = '%';
-      *o++ = HEX_UPPER[hex_value((unsigned char)in[i + 1])];
-      *o++ = HEX_UPPER[hex_value((unsigned char)in[i + 2])];
+      *o++ = HEX_UPPER[luaws_hex_value((unsigned char)in[i + 1])];
+      *o++ = HEX_UPPER[luaws_hex_value((unsigned char)in[i + 2])];
       i += 2;
     } else if (is_unreserved(c) || c == '/') {
       *o++ = (char)c;

@@ -157,4 +157,7 @@ bool luaws_hmac_sha256(const void *key, size_t key_len, const void *data, size_t
                        unsigned char out[32]);
 void luaws_hex_encode(const unsigned char *in, size_t n, char *out);
 
+/* The value (0-15) of one hex digit, either case; -1 when c is not one. */
+int luaws_hex_value(unsigned char c);
+
 #endif
