@@ -1,6 +1,7 @@
 -- diagnose-asg: finds why an Auto Scaling group cannot launch its encrypted AMI and names the fix (read-only).
 local arn = require "luaws.arn"
 local policy = require "luaws.policy"
+local crossaccount = require "luaws.crossaccount"
 local kmsaccess = require "luaws.kmsaccess"
 
 -- Error codes that mean "these credentials may not look at that": the doctor reports what it could
@@ -212,14 +213,6 @@ local function organization_of(env)
   return ok and out.Organization and out.Organization.Id or nil
 end
 
-local function read_grants(kms, key_arn)
-  local grants = {}
-  for page in kms:paginate("ListGrants", { KeyId = key_arn }) do
-    for _, g in ipairs(page.Grants or {}) do grants[#grants + 1] = g end
-  end
-  return grants
-end
-
 -- Grants visible to the group's account without the key owner: those it may retire.
 local function retirable_grants(env, key_arn, role_arn)
   local grants = {}
@@ -298,11 +291,11 @@ end
 local function check_grants(env, key, owner_reader, f)
   local grants, via
   if owner_reader then
-    local ok, out = pcall(read_grants, owner_reader, key.arn)
+    local ok, out = pcall(crossaccount.list_grants, owner_reader, key.arn)
     if ok then grants, via = out, "ListGrants"
     else f.cannot("the grants on " .. key.arn, out) end
   else
-    local ok, out = pcall(read_grants, env.group.kms, key.arn)
+    local ok, out = pcall(crossaccount.list_grants, env.group.kms, key.arn)
     if ok then grants, via = out, "ListGrants from account " .. env.account
     else
       local retirable, err = retirable_grants(env, key.arn, env.role_arn)
