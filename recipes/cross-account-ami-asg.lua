@@ -5,6 +5,16 @@ local kmsaccess = require "luaws.kmsaccess"
 
 local function describe_list(list) return table.concat(list, ", ") end
 
+-- Runs independent reads at once (the scheduler overlaps their requests) and returns each
+-- function's first result; the first error, if any, is raised after all have finished.
+local function together(...)
+  local results, errors = aws.parallel { ... }
+  for i = 1, select("#", ...) do
+    if errors[i] ~= nil then error(errors[i], 0) end
+  end
+  return table.unpack(results, 1, select("#", ...))
+end
+
 -- The group's latest activities, newest first, and one line about the newest.
 local function report_activities(ctx, dst, group_name)
   local activities = dst.autoscaling:DescribeScalingActivities {
@@ -89,8 +99,8 @@ Without --apply it only reads and prints the plan. A second run after success ha
     local operations, why = kmsaccess.parse_operations(a.operations)
     if not operations then error(crossaccount.usage("--operations: " .. why), 0) end
 
-    local src = crossaccount.side(ctx, a.source_profile, "source")
-    local dst = crossaccount.side(ctx, a.target_profile, "target")
+    local src, dst = together(function() return crossaccount.side(ctx, a.source_profile, "source") end,
+                              function() return crossaccount.side(ctx, a.target_profile, "target") end)
     if src.account == dst.account then
       ctx.fail(string.format("--source-profile and --target-profile are both account %s; this recipe is for " ..
                              "two accounts (same-account-asg handles one)", src.account))
@@ -115,9 +125,14 @@ Without --apply it only reads and prints the plan. A second run after success ha
       ctx.fail(string.format("the grantee role %s is not in the target account %s", role_arn, dst.account))
     end
 
-    local keys = crossaccount.find_keys(ctx, src, { key_id = a.key_id, image_ids = image_ids,
-                                                    key_ids = foreign_keys, key_ids_source = launch.source })
-    if not a.undo then crossaccount.ensure_role(ctx, dst, "autoscaling", kmsaccess.role_suffix(role_arn)) end
+    local keys = together(
+      function()
+        return crossaccount.find_keys(ctx, src, { key_id = a.key_id, image_ids = image_ids,
+                                                  key_ids = foreign_keys, key_ids_source = launch.source })
+      end,
+      function()
+        if not a.undo then crossaccount.ensure_role(ctx, dst, "autoscaling", kmsaccess.role_suffix(role_arn)) end
+      end)
     local role = { arn = role_arn }
     for _, key in ipairs(keys) do
       local policy_step = {
@@ -146,7 +161,8 @@ Without --apply it only reads and prints the plan. A second run after success ha
         crossaccount.plan_grant(ctx, grant_step)
         crossaccount.plan_policy(ctx, src, key, policy_step)
       else
-        crossaccount.plan_policy(ctx, src, key, policy_step)
+        grant_step.grants = together(function() return crossaccount.list_grants(src.kms, key.arn) end,
+                                     function() crossaccount.plan_policy(ctx, src, key, policy_step) end)
         crossaccount.plan_grant(ctx, grant_step)
       end
     end
