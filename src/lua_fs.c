@@ -108,19 +108,26 @@ static int fs_list(lua_State *L) {
   return 1;
 }
 
-/* fs.stat(path) -> {type="file"|"directory"|"other", mode=<permission bits>, size=} | nil, err. */
+/* fs.stat(path) -> {type="file"|"directory"|"other", mode=<permission bits>, size=, mtime=,
+ * mtime_ns=} | nil, err. mtime is seconds since the epoch with a fraction (as Python's
+ * st_mtime); mtime_ns the same instant as an exact integer of nanoseconds, for comparing two
+ * files' ages without rounding. */
 static int fs_stat(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   struct stat st;
   if (stat(path, &st) != 0)
     return push_failure(L, path, errno);
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 5);
   lua_pushstring(L, S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "directory" : "other");
   lua_setfield(L, -2, "type");
   lua_pushinteger(L, st.st_mode & 07777);
   lua_setfield(L, -2, "mode");
   lua_pushinteger(L, (lua_Integer)st.st_size);
   lua_setfield(L, -2, "size");
+  lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec + (lua_Number)st.st_mtim.tv_nsec / 1e9);
+  lua_setfield(L, -2, "mtime");
+  lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+  lua_setfield(L, -2, "mtime_ns");
   return 1;
 }
 

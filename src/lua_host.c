@@ -1,5 +1,6 @@
 /* lua_host.c: the "luaws.host" module: where luaws lives, versions, debug flag, terminals. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -41,6 +42,21 @@ static int host_versions(lua_State *L) {
   return 1;
 }
 
+/* Pushes the folder of precompiled service models (string), or nil without a data dir: the
+ * build tree's share/luaws/models when the data dir is the source tree this binary was built
+ * from, else <data dir>/models (installed: <prefix>/share/luaws/models). */
+static void push_models_dir(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LUAWS_DATA_DIR_KEY);
+  const char *data_dir = lua_tostring(L, -1);
+  if (data_dir == NULL)
+    return;
+  if (strcmp(data_dir, LUAWS_SOURCE_DIR) == 0)
+    lua_pushstring(L, LUAWS_BUILD_MODELS_DIR);
+  else
+    lua_pushfstring(L, "%s/models", data_dir);
+  lua_remove(L, -2);
+}
+
 static const luaL_Reg host_functions[] = {
   {"debug", host_debug},
   {"isatty", host_isatty},
@@ -52,5 +68,7 @@ int luaopen_luaws_host(lua_State *L) {
   luaL_newlib(L, host_functions);
   lua_getfield(L, LUA_REGISTRYINDEX, LUAWS_DATA_DIR_KEY);
   lua_setfield(L, -2, "data_dir");
+  push_models_dir(L);
+  lua_setfield(L, -2, "models_dir");
   return 1;
 }

@@ -1,4 +1,4 @@
-/* test_http_interrupt.c: luaws_http_interrupted stops blocking sleeps, requests and waits with "interrupted". */
+/* test_http_interrupt.c: luaws_http_interrupted stops blocking sleeps, requests and waits with the Interrupted error. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +45,9 @@ static const char *run(lua_State *L, const char *chunk) {
   static char message[512];
   if (luaL_dostring(L, chunk) == LUA_OK)
     return NULL;
-  snprintf(message, sizeof message, "%s", lua_tostring(L, -1));
-  lua_pop(L, 1);
+  /* Errors may be tables (the host's Interrupted error): take their __tostring. */
+  snprintf(message, sizeof message, "%s", luaL_tolstring(L, -1, NULL));
+  lua_pop(L, 2);
   return message;
 }
 

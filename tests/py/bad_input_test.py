@@ -12,6 +12,7 @@ tests/lib/fakeserver.py for answers moto never gives (ExpiredToken, HTML, binary
 """
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -433,5 +434,6 @@ try:
 finally:
     fake.stop()
     cloud.stop()
+    shutil.rmtree(work, ignore_errors=True)
 print(f"bad inputs tried: {len(CASES)}")
 sys.exit(checks.done())

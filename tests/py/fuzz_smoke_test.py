@@ -10,6 +10,7 @@ binary over its corpus once (-runs=0: no mutation, just every committed input).
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,7 @@ def _():
     assert run.returncode == 1, (run.returncode, run.stdout, run.stderr)
     assert "FUZZ ORACLE" in run.stdout and "input.ini" in run.stdout, run.stdout
     assert "1 inputs, 1 findings" in run.stdout, run.stdout
+    shutil.rmtree(lib, ignore_errors=True)
 
 
 binaries = {t: os.path.join(FUZZ_BUILD, "fuzz", f"fuzz_{t}") for t in TARGETS}

@@ -1,0 +1,66 @@
+/* luacompile.c: build-time tool that turns one Lua source file into stripped Lua 5.4 bytecode. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+/* lua_Writer: appends `size` bytes to the FILE in `ud`. Returns 0 on success, as lua_dump wants. */
+static int write_chunk(lua_State *L, const void *p, size_t size, void *ud) {
+  (void)L;
+  return fwrite(p, 1, size, (FILE *)ud) == size ? 0 : 1;
+}
+
+/* Compiles `in` (text only) and writes its stripped bytecode to `out` through a temporary file
+ * renamed into place, so a failed or interrupted build never leaves a truncated .luac that
+ * looks fresh. Uses the stack of L: pushes and pops the compiled chunk. Returns 0 or 1 (message
+ * on stderr). */
+static int compile(lua_State *L, const char *in, const char *out) {
+  if (luaL_loadfilex(L, in, "t") != LUA_OK) {
+    fprintf(stderr, "luacompile: %s\n", lua_tostring(L, -1));
+    return 1;
+  }
+  size_t len = strlen(out) + 16;
+  char *tmp = malloc(len);
+  if (tmp == NULL) {
+    fprintf(stderr, "luacompile: out of memory\n");
+    return 1;
+  }
+  snprintf(tmp, len, "%s.tmp%ld", out, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (f == NULL) {
+    fprintf(stderr, "luacompile: %s: %s\n", tmp, strerror(errno));
+    free(tmp);
+    return 1;
+  }
+  int failed = lua_dump(L, write_chunk, f, 1) != 0;
+  failed |= ferror(f) != 0;
+  failed |= fclose(f) != 0;
+  if (!failed && rename(tmp, out) != 0)
+    failed = 1;
+  if (failed) {
+    fprintf(stderr, "luacompile: cannot write %s: %s\n", out, strerror(errno));
+    remove(tmp);
+  }
+  free(tmp);
+  lua_pop(L, 1);
+  return failed;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: luacompile INPUT.lua OUTPUT.luac\n");
+    return 2;
+  }
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    fprintf(stderr, "luacompile: cannot create Lua state\n");
+    return 1;
+  }
+  int status = compile(L, argv[1], argv[2]);
+  lua_close(L);
+  return status;
+}
