@@ -263,18 +263,24 @@ local function survives(doc, statements)
 end
 
 --- kmsaccess.write_policy{kms=, key=, transform=fn(doc) -> new_doc, expect=fn(doc) -> bool,
----   backup=fn(text) -> path, owner=<account>, sleep=fn(s), settle=seconds, rounds=n}
---- -> {backup=path, rounds=n, policy=text}. PutKeyPolicy replaces the whole document and has no
---- conditional write, so: read the live policy, save it (backup) before anything is written, apply
---- `transform` to it, refuse oversize or owner-lockout results, write (never bypassing the lockout
---- safety check), read back and check `expect` and that every statement we did not mean to touch
---- survived; after `settle` seconds read again, because a concurrent writer that read before our
---- write may have replaced the policy since. Whenever the live policy is not what we expect, merge
---- again from it and write again, up to `rounds` times.
+---   backup=fn(text) -> path, owner=<account>, sleep=fn(s), now=fn() -> seconds, settle=seconds,
+---   rounds=n} -> {backup=path, rounds=n, policy=text}.
+--- PutKeyPolicy replaces the whole document and has no conditional write, so: read the live
+--- policy, save it (backup) before anything is written, apply `transform` to it, refuse oversize
+--- or owner-lockout results, write (never bypassing the lockout safety check), read back and check
+--- `expect` and that every statement we did not mean to touch survived. Then wait and read again:
+--- a concurrent writer that read before our write may replace the policy after our read-back.
+--- Its read-to-write window is about as long as ours, so the wait is `settle` seconds or three
+--- times our own read-to-write time, whichever is longer (a loaded machine or a slow link widens
+--- both). Whenever the live policy is not what we expect, wait a random part of that (so two
+--- writers stop colliding), merge again from the live policy and write again, up to `rounds` times.
+--- settle = 0 turns the waiting off.
 function M.write_policy(o)
+  local now = o.now or os.time
   local function read()
     return o.kms:GetKeyPolicy { KeyId = o.key, PolicyName = "default" }.Policy
   end
+  local started = now()
   local text = read()
   local first_backup
   for round = 1, o.rounds or 5 do
@@ -288,16 +294,19 @@ function M.write_policy(o)
     if not admin_ok then error({ code = "OwnerLockout", message = admin_err, exit = 1 }, 0) end
     local keep = kept_statements(before, after)
     o.kms:PutKeyPolicy { KeyId = o.key, PolicyName = "default", Policy = policy.encode(after) }
+    local wait = (o.settle or 0) > 0 and math.max(o.settle, 3 * (now() - started)) or 0
     local live = read()
-    if o.settle and o.settle > 0 and o.expect(policy.decode(live)) then
-      o.sleep(o.settle)
+    if wait > 0 and o.expect(policy.decode(live)) then
+      o.sleep(wait)
       live = read()
     end
     local doc = policy.decode(live)
     if o.expect(doc) and survives(doc, keep) then
       return { backup = first_backup, rounds = round, policy = live }
     end
-    text = live
+    if wait > 0 then o.sleep(math.random() * wait) end
+    started = now()
+    text = read()
   end
   error({ code = "PolicyNotSettled", exit = 1, message = string.format(
     "key policy of %s kept changing under concurrent writers; gave up after %d rounds (backup: %s)",

@@ -112,6 +112,26 @@ def main():
         check("the installed luaws test runs a recipe test on the installed local cloud",
               recipe_tests_from_install)
 
+        def compiled_models():
+            # Stripped bytecode of every shipped model, newer than its installed source (install
+            # keeps the build's mtimes), and the installed binary loads EC2 from it.
+            models = os.path.join(data_dir, "models")
+            services = os.path.join(data_dir, "lua", "luaws", "services")
+            names = sorted(f[:-4] for f in os.listdir(services) if f.endswith(".lua"))
+            assert "ec2" in names, names
+            for name in names:
+                compiled = os.path.join(models, name + ".luac")
+                with open(compiled, "rb") as f:
+                    assert f.read(4) == b"\x1bLua", compiled + " is not Lua bytecode"
+                source_ns = os.stat(os.path.join(services, name + ".lua")).st_mtime_ns
+                assert os.stat(compiled).st_mtime_ns >= source_ns, compiled + " older than its source"
+            probe = ('local m = require "luaws.model"; m.load("ec2"); '
+                     'io.write(m.loaded_from.ec2, "\\n", require("luaws.host").models_dir)')
+            r = run([installed, "-e", probe], cwd=elsewhere, env=clean_env())
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == os.path.join(models, "ec2.luac") + "\n" + models, r.stdout
+        check("share/luaws/models holds fresh bytecode the installed binary uses", compiled_models)
+
         def version_and_help():
             r = run([installed, "--version"], cwd=elsewhere, env=clean_env())
             assert r.returncode == 0 and r.stdout.startswith("luaws "), r
