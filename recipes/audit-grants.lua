@@ -168,10 +168,10 @@ With --output json the grants and their flags are in "result".]],
                                   #parts > 0 and (": " .. table.concat(parts, ", ")) or "")
     if failed > 0 then summary = summary .. string.format("; %d key(s) could not be read", failed) end
     ctx.log(summary)
-    ctx.result {
+    ctx.result({
       keys = keys, total = total, flagged = flagged, counts = counts, unchecked = list(unchecked),
       operations = list(operations), summary = summary,
-    }
+    }, { text = { flagged = flagged, total = total, summary = summary } })
     if flagged > 0 or failed > 0 then ctx.fail(summary) end
   end,
 }

@@ -178,10 +178,10 @@ Without --apply it only reads and prints the plan. A second run after success ha
       key_results[#key_results + 1] = { arn = key.arn, grant_id = key.grant_id, backup = key.backup,
                                         console_trap = key.console_trap, reasons = key.reasons }
     end
-    ctx.result {
+    ctx.result({
       source_account = src.account, target_account = dst.account, image_ids = image_ids,
       role_arn = role_arn, operations = operations, keys = key_results, undo = a.undo or false,
       activities = activities,
-    }
+    }, { text = false })
   end,
 }

@@ -620,12 +620,12 @@ found, or launches fail and something could not be checked; 2: bad input (unknow
     for _, x in ipairs(activities) do
       activity_list[#activity_list + 1] = { status = x.status, message = x.message, start = x.start, kind = x.kind }
     end
-    ctx.result {
+    ctx.result({
       group = a.asg_name, account = env.account, status = status, healthy = status == "healthy", verdict = verdict,
       role = { arn = env.role_arn, name = kmsaccess.role_name(env.role_arn), exists = role_exists },
       launch = launch, activities = activity_list, keys = key_results, problems = problems,
       unchecked = list(f.unchecked), notes = list(f.notes), fix = list(fixes), organization_id = env.org_id,
-    }
+    }, { text = { group = a.asg_name, status = status, fix = fixes } })
     if status ~= "healthy" then ctx.fail(verdict) end
   end,
 }

@@ -131,8 +131,8 @@ no other luaws grant to that account (another launcher's) still needs them.]],
     for _, key in ipairs(keys) do
       results[#results + 1] = { arn = key.arn, grant_id = key.grant_id, backup = key.backup, reasons = key.reasons }
     end
-    ctx.result { source_account = src.account, target_account = dst.account, launcher = a.launcher,
+    ctx.result({ source_account = src.account, target_account = dst.account, launcher = a.launcher,
                  role_arn = role and role.arn, role_created = role and role.created or false,
-                 operations = operations, keys = results, undo = a.undo or false }
+                 operations = operations, keys = results, undo = a.undo or false }, { text = false })
   end,
 }

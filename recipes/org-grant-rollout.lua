@@ -314,14 +314,14 @@ grant ID or error. Without --apply it only reads and lists what each account nee
       out_rows[i] = { account = row.account, name = row.name, status = row.status, grant_id = row.grant_id,
                       role_arn = row.role_arn, role_created = row.role_created, needs = row.needs, error = row.error }
     end
-    ctx.result {
+    ctx.result({
       key = key.arn, key_owner = owner.account, organization_id = org_id, launcher = a.launcher,
       role_name = a.role_name, operations = operations, state_file = state_path, accounts = out_rows,
       counts = counts, concurrency = a.concurrency, rate = a.rate,
       http = { requests = stats.requests, max_in_flight_seen = stats.max_in_flight_seen,
                max_in_flight = a.concurrency },
       seconds = math.floor((aws.now() - started) * 1000 + 0.5) / 1000,
-    }
+    }, { text = false })
     if failed > 0 then
       ctx.fail(string.format("%d of %d member accounts failed (see the table); rerun to retry them", failed, #members))
     end

@@ -91,7 +91,7 @@ statements luaws added.]],
       results[#results + 1] = { arn = key.arn, backup = key.backup, missing = key.policy_missing,
                                 reasons = key.reasons }
     end
-    ctx.result { account = side.account, role_arn = role.arn, role_created = role.created or false,
-                 keys = results, undo = a.undo or false, group = a.asg_name }
+    ctx.result({ account = side.account, role_arn = role.arn, role_created = role.created or false,
+                 keys = results, undo = a.undo or false, group = a.asg_name }, { text = false })
   end,
 }

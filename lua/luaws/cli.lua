@@ -356,8 +356,10 @@ local function cmd_run(globals, name, tokens)
       text = plan.report_json(report)
     end
     stdout(text)
-  else
-    local text = plan.render_result(report.result)
+  elseif report.result_text ~= false then
+    local shown = report.result
+    if type(report.result_text) == "table" then shown = report.result_text end
+    local text = plan.render_result(shown)
     if text ~= "" then stdout(text) end
   end
   return report.exit

@@ -295,8 +295,14 @@ local function load_compiled(name, path)
   -- Unreadable or foreign bytecode (another Lua build) is not an error: the source still works.
   local chunk = loadfile(compiled, "b", {})
   if not chunk then return nil end
-  return chunk, compiled
+  return chunk, compiled, compiled_stat.size
 end
+
+-- Once a big model's chunk has run, its code and constant arrays (~250 KB for EC2) are garbage;
+-- collecting them at once lets the allocations that follow reuse that memory rather than grow
+-- the heap (flagship recipe: peak RSS -0.2 MB for ~0.2 ms). Small models are not worth a full
+-- collection each.
+local BIG_MODEL_BYTES = 256 * 1024
 
 --- model.load(name) -> service model (cached), or raises UnknownService with close names.
 function M.load(name)
@@ -309,12 +315,17 @@ function M.load(name)
     if #close > 0 then msg = msg .. " (did you mean " .. table.concat(close, ", ") .. "?)" end
     errors.raise({ code = "UnknownService", message = msg }, 2)
   end
-  local chunk, loaded_path = load_compiled(name, path)
+  local chunk, loaded_path, size = load_compiled(name, path)
   if not chunk then
     chunk, loaded_path = assert(loadfile(path, "t", {})), path
+    local st = fs.stat(path)
+    size = st and st.size or 0
   end
   M.loaded_from[name] = loaded_path
   local data = chunk()
+  -- Dropped, or the collection below would keep it alive through this stack slot.
+  chunk = nil -- luacheck: ignore 311
+  if size >= BIG_MODEL_BYTES then collectgarbage() end
   local md = data.metadata
   svc = setmetatable({
     name = name,

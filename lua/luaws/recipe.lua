@@ -277,8 +277,14 @@ function M.context(r, options)
     log(table.concat(parts, " ", 1, parts.n))
   end
 
-  --- ctx.result(tbl) sets the machine-readable result (the last call wins).
-  function ctx.result(tbl) ctx._result = tbl end
+  --- ctx.result(tbl[, {text=false}]) sets the machine-readable result (the last call wins).
+  --- opts.text: what text mode prints on stdout instead of the whole result, for recipes whose
+  --- log lines already tell a person the story: false (nothing) or a smaller table (a summary).
+  --- --output json always carries the whole result.
+  function ctx.result(tbl, opts)
+    ctx._result = tbl
+    if opts and opts.text ~= nil then ctx._result_text = opts.text else ctx._result_text = nil end
+  end
 
   --- ctx.fail(message[, fields]) stops the recipe: it found a problem (exit 1).
   function ctx.fail(message, fields)
@@ -340,6 +346,7 @@ function M.execute(r, options)
   local report = { recipe = r.name, mutating = r.mutating or false, applied = ctx.apply and r.mutating or false,
                    plan = ctx.plan.steps, traceback = traceback }
   report.result = ctx._result
+  report.result_text = ctx._result_text
   if report.result == nil and ok and type(returned) == "table" then report.result = returned end
   if not ok then
     report.status, report.error, report.raw_error = "failed", error_fields(returned), returned
