@@ -12,14 +12,15 @@
 
 #include "modules.h"
 
-/* Pushes nil and "<path>: <strerror>" and returns 2, the io library's failure convention. */
+/* Pushes nil, "<path>: <strerror>" and the errno, and returns 3: the io library's convention. */
 static int push_failure(lua_State *L, const char *path, int err) {
   lua_pushnil(L);
   lua_pushfstring(L, "%s: %s", path, strerror(err));
-  return 2;
+  lua_pushinteger(L, err);
+  return 3;
 }
 
-/* fs.write_private(path, content) -> true | nil, err. Creates a new file readable only by its
+/* fs.write_private(path, content) -> true | nil, err, errno. Creates a new file readable only by its
  * owner (0600, whatever the umask) and refuses to replace an existing one: backups and secrets
  * are never briefly world-readable and never overwritten. */
 static int fs_write_private(lua_State *L) {
@@ -152,5 +153,7 @@ static const luaL_Reg fs_functions[] = {
 
 int luaopen_luaws_fs(lua_State *L) {
   luaL_newlib(L, fs_functions);
+  lua_pushinteger(L, EEXIST); /* fs.EEXIST: write_private's errno when the name is taken */
+  lua_setfield(L, -2, "EEXIST");
   return 1;
 }

@@ -302,12 +302,20 @@ function M.context(r, options)
     assert(type(content) == "string", "ctx.backup: content must be a string")
     backups = backups + 1
     local dir = backup_dir() .. "/" .. r.name
-    local path = string.format("%s/%s-%d-%s", dir, os.date("!%Y%m%dT%H%M%SZ"), backups, name)
-    while file_exists(path) do path = path:gsub("(%-%d+%-)", function(x) return x .. "x-" end, 1) end
+    local stem = string.format("%s/%s-%d", dir, os.date("!%Y%m%dT%H%M%SZ"), backups)
+    local path = stem .. "-" .. name
     if not ctx.apply then return path, false end
     -- Owner-only and never replacing a file: a backup of a key policy is nobody else's business.
+    -- Two runs may back up in the same second (concurrent writers): a taken name gets a suffix.
     local ok, err = fs.mkdir_private(dir)
-    if ok then ok, err = fs.write_private(path, content) end
+    if ok then
+      for attempt = 2, 100 do
+        local errno
+        ok, err, errno = fs.write_private(path, content)
+        if ok or errno ~= fs.EEXIST then break end
+        path = string.format("%s.%d-%s", stem, attempt, name)
+      end
+    end
     if not ok then
       error(recipe_error { code = "BackupFailed", message = "cannot write backup: " .. tostring(err) }, 2)
     end

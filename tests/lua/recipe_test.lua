@@ -337,6 +337,23 @@ T.test("backups are written only when applying", function()
   os.execute("rm -rf " .. dir)
 end)
 
+T.test("a backup never replaces another run's backup of the same second", function()
+  local r = recipe.load(fixtures .. "two-changes.lua")
+  -- Two processes backing up in the same second pick the same first name: the second run's
+  -- context stands in for the other process here.
+  local first = recipe.context(r, { aws = fake_aws({}), apply = true })
+  local second = recipe.context(r, { aws = fake_aws({}), apply = true })
+  local a = first.backup("policy.json", "first")
+  local b = second.backup("policy.json", "second")
+  if a:match("T(%d+)Z") == b:match("T(%d+)Z") then T.ok(a ~= b, "same name: " .. a) end
+  for path, want in pairs { [a] = "first", [b] = "second" } do
+    local f = assert(io.open(path, "r"))
+    T.eq(f:read("a"), want)
+    f:close()
+    os.remove(path)
+  end
+end)
+
 T.test("report JSON has the documented members", function()
   local report = recipe.execute(recipe.load(fixtures .. "two-changes.lua"), { aws = fake_aws({}) })
   local text = plan.report_json(report)
