@@ -24,12 +24,10 @@ import argparse
 import io
 import json
 import os
-import signal
 import sys
 import threading
 import time
 import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOCALCLOUD = os.path.join(os.path.dirname(HERE), "localcloud")
@@ -169,56 +167,19 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--asg-retry", type=float, default=0.0)
     args = parser.parse_args()
-
-    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-    os.environ.pop("MOTO_ACCOUNT_ID", None)
     sys.path.insert(0, LOCALCLOUD)
-    import extensions
-    from serve import free_port
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
+    import serve
 
-    class Server(ThreadedMotoServer):
-        def _server_entry(self):
-            app = metered(extensions.wrap(DomainDispatcherApplication(create_backend_app)))
-            self._server = make_server(self._ip_address, self._port, app, True,
-                                       request_handler=handler_class())
-            process_request = self._server.process_request
+    def note_accepts(server):
+        process_request = server.process_request
 
-            def accepted(request, client_address):
-                ACCEPTED[request.fileno()] = time.perf_counter()
-                process_request(request, client_address)
-            self._server.process_request = accepted
-            self._server_ready_event.set()
-            self._server.serve_forever()
+        def accepted(request, client_address):
+            ACCEPTED[request.fileno()] = time.perf_counter()
+            process_request(request, client_address)
+        server.process_request = accepted
 
-    port = args.port or free_port()
-    server = Server(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/data.json", timeout=2).read()
-            break
-        except OSError:
-            if time.time() > deadline:
-                print("LOCALCLOUD FAILED to start", flush=True)
-                return 1
-            time.sleep(0.05)
-    print(f"LOCALCLOUD READY {url} pid={os.getpid()}", flush=True)
-    if args.asg_retry > 0:
-        extensions.start_reconcile(args.asg_retry)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    parent = os.getppid()
-    while not stop.wait(0.5):
-        if os.getppid() != parent:
-            break
-    server.stop()
-    return 0
+    return serve.serve(port=args.port, asg_retry=args.asg_retry, wrap_app=metered,
+                       request_handler=handler_class(), on_server=note_accepts)
 
 
 if __name__ == "__main__":

@@ -28,23 +28,21 @@ def free_port():
         return s.getsockname()[1]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--auth", default=None,
-                        help="requests allowed before SigV4/IAM checking starts (default: off)")
-    parser.add_argument("--stock", action="store_true", help="plain moto, without luaws extensions")
-    parser.add_argument("--asg-retry", type=float, default=5.0,
-                        help="seconds between Auto Scaling launch retries (0: only on demand)")
-    args = parser.parse_args()
+def serve(port=0, auth=None, stock=False, asg_retry=5.0, wrap_app=None, request_handler=None,
+          on_server=None):
+    """Starts the local cloud, prints the READY line, and serves until SIGTERM/SIGINT or until the
+    parent process exits. Returns the exit code.
 
+    Hooks for bench/cloud.py's request meter: wrap_app(app) -> app wraps the WSGI application
+    (outside the extensions), request_handler is a Werkzeug handler class, and on_server(server)
+    sees the Werkzeug server before it starts serving."""
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     os.environ.pop("MOTO_ACCOUNT_ID", None)  # would force every request into one account
-    if args.auth is not None:
-        os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = str(args.auth)
+    if auth is not None:
+        os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = str(auth)
 
     extensions = None
-    if not args.stock:
+    if not stock:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import extensions  # patches moto's services as moto imports them
 
@@ -59,11 +57,16 @@ def main():
             app = DomainDispatcherApplication(create_backend_app)
             if extensions is not None:
                 app = extensions.wrap(app)
-            self._server = make_server(self._ip_address, self._port, app, True)
+            if wrap_app is not None:
+                app = wrap_app(app)
+            options = {"request_handler": request_handler} if request_handler else {}
+            self._server = make_server(self._ip_address, self._port, app, True, **options)
+            if on_server is not None:
+                on_server(self._server)
             self._server_ready_event.set()
             self._server.serve_forever()
 
-    port = args.port or free_port()
+    port = port or free_port()
     server = Server(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
@@ -78,8 +81,8 @@ def main():
                 return 1
             time.sleep(0.05)
     print(f"LOCALCLOUD READY {url} pid={os.getpid()}", flush=True)
-    if extensions is not None and args.asg_retry > 0:
-        extensions.start_reconcile(args.asg_retry)
+    if extensions is not None and asg_retry > 0:
+        extensions.start_reconcile(asg_retry)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -90,6 +93,18 @@ def main():
             break
     server.stop()
     return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--auth", default=None,
+                        help="requests allowed before SigV4/IAM checking starts (default: off)")
+    parser.add_argument("--stock", action="store_true", help="plain moto, without luaws extensions")
+    parser.add_argument("--asg-retry", type=float, default=5.0,
+                        help="seconds between Auto Scaling launch retries (0: only on demand)")
+    args = parser.parse_args()
+    return serve(port=args.port, auth=args.auth, stock=args.stock, asg_retry=args.asg_retry)
 
 
 if __name__ == "__main__":
