@@ -110,6 +110,22 @@ end
 
 M.current = function() return current end
 
+--- testkit.tempdir() -> path, write: a new empty folder, and write(name, text) -> path, which
+--- creates or replaces a file in it.
+function M.tempdir()
+  local path = os.tmpname()
+  os.remove(path)
+  assert(os.execute("mkdir -p '" .. path .. "'"), "cannot create " .. path)
+  local function write(name, text)
+    local file_path = path .. "/" .. name
+    local f = assert(io.open(file_path, "w"))
+    f:write(text)
+    f:close()
+    return file_path
+  end
+  return path, write
+end
+
 ---------------------------------------------------------------------------------------------------
 -- Helpers
 ---------------------------------------------------------------------------------------------------

@@ -11,17 +11,7 @@ local aws = require "luaws"
 local source_dir = os.getenv("LUAWS_SOURCE_DIR") or "."
 local BOOTSTRAP_REQUESTS = 9 -- tests/lib/bootstrap_accounts.py makes exactly this many
 
-local tmpdir = os.tmpname()
-os.remove(tmpdir)
-assert(os.execute("mkdir -p " .. tmpdir))
-
-local function write(name, text)
-  local path = tmpdir .. "/" .. name
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local tmpdir, write = T.tempdir()
 
 local server = localcloud.start { auth = BOOTSTRAP_REQUESTS }
 local ok, err = pcall(function()

@@ -2,17 +2,7 @@
 local T = require "testing"
 local config = require "luaws.config"
 
-local tmpdir = os.tmpname()
-os.remove(tmpdir)
-assert(os.execute("mkdir -p " .. tmpdir))
-
-local function write(name, text)
-  local path = tmpdir .. "/" .. name
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local tmpdir, write = T.tempdir()
 
 -- Every case starts from an environment of its own: only the variables it names exist.
 local function env(vars)

@@ -4,17 +4,7 @@ local config = require "luaws.config"
 local endpoints = require "luaws.endpoints"
 local partitions = require "luaws.partitions"
 
-local tmpdir = os.tmpname()
-os.remove(tmpdir)
-assert(os.execute("mkdir -p " .. tmpdir))
-
-local function write(name, text)
-  local path = tmpdir .. "/" .. name
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local tmpdir, write = T.tempdir()
 
 local function env(vars)
   local e = { HOME = tmpdir, AWS_CONFIG_FILE = tmpdir .. "/no-config",
