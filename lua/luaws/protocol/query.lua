@@ -204,36 +204,30 @@ local function parse_structure(shape, el)
   return out
 end
 
+-- The element nodes of a list or map: a flattened one repeats its own tag in the parent (node
+-- holds all the repeats); a wrapped one puts them inside its single element (member/item/entry).
+local function collection_elements(ref, node)
+  if ref and ref.flattened then return all(node) end
+  local elements = {}
+  for _, c in ipairs(first(node)) do
+    if type(c) == "table" then elements[#elements + 1] = c end
+  end
+  return elements
+end
+
 parse_node = function(shape, ref, node)
   local kind = shape.type
   if kind == "structure" then
     return parse_structure(shape, node)
   elseif kind == "list" then
     local items = {}
-    local elements
-    if ref and ref.flattened then
-      elements = all(node)
-    else
-      elements = {}
-      for _, c in ipairs(first(node)) do
-        if type(c) == "table" then elements[#elements + 1] = c end
-      end
-    end
-    for _, c in ipairs(elements) do
+    for _, c in ipairs(collection_elements(ref, node)) do
       items[#items + 1] = parse_node(shape.member.shape, shape.member, c)
     end
     return items
   elseif kind == "map" then
     local out = {}
-    local entries
-    if ref and ref.flattened then
-      entries = all(node)
-    else
-      entries = {}
-      for _, c in ipairs(first(node)) do
-        if type(c) == "table" then entries[#entries + 1] = c end
-      end
-    end
+    local entries = collection_elements(ref, node)
     local key_tag = shape.key.locationName or "key"
     local value_tag = shape.value.locationName or "value"
     for _, entry in ipairs(entries) do
