@@ -6,5 +6,5 @@ files["examples"] = { read_globals = { "aws" } }
 files["tests"] = { read_globals = { "aws" } }
 files["bench"] = { read_globals = { "aws" } }
 -- Generated service models (tools/gen_services.py): one shape per line by design.
-files["lua/luaws/services"] = { max_line_length = false }
-files["lua/luaws/partitions.lua"] = { max_line_length = false }
+files["lua/luaws/sdk/services"] = { max_line_length = false }
+files["lua/luaws/sdk/endpoints/partitions.lua"] = { max_line_length = false }

@@ -9,8 +9,8 @@
 -- is gone or was recreated (a new role with the same name is a new principal: the old grant does
 -- not reach it), when the name does not match the grantee, when it lacks one of AWS's eight
 -- operations, or when the same role holds duplicates. Exits 1 when anything is flagged.
-local kmsaccess = require "luaws.kmsaccess"
-local progress = require "luaws.progress"
+local kmsaccess = require "luaws.domain.kmsaccess"
+local progress = require "luaws.recipe.progress"
 
 local options = { ["key-id"] = false, ["role-name"] = "OrganizationAccountAccessRole" }
 local i = 1

@@ -7,8 +7,8 @@
 -- the newest scaling activity of every group. Prints one line per failing group (account, group,
 -- the service-linked role it launches as, the message) and exits 1 when it found any, so it can
 -- run from cron or CI. The fix for what it finds: `luaws run org-grant-rollout`.
-local kmsaccess = require "luaws.kmsaccess"
-local progress = require "luaws.progress"
+local kmsaccess = require "luaws.domain.kmsaccess"
+local progress = require "luaws.recipe.progress"
 
 local options = { ["role-name"] = "OrganizationAccountAccessRole", concurrency = "8" }
 local i = 1

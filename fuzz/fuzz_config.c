@@ -1,4 +1,4 @@
-/* fuzz_config.c: libFuzzer target for the AWS config/credentials file parser (lua/luaws/config.lua). */
+/* fuzz_config.c: libFuzzer target for the AWS config/credentials file parser (lua/luaws/sdk/config.lua). */
 #include <stddef.h>
 #include <stdint.h>
 

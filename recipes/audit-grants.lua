@@ -1,7 +1,7 @@
 -- audit-grants: lists the grants on KMS keys and flags duplicates, deleted grantees, missing operations, unused ones.
-local arn = require "luaws.arn"
-local policy = require "luaws.policy"
-local kmsaccess = require "luaws.kmsaccess"
+local arn = require "luaws.core.arn"
+local policy = require "luaws.domain.policy"
+local kmsaccess = require "luaws.domain.kmsaccess"
 
 local FLAGS = { "duplicate", "deleted-principal", "missing-operations", "unused" }
 

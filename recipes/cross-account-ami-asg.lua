@@ -1,7 +1,7 @@
 -- cross-account-ami-asg: lets an Auto Scaling group launch an AMI encrypted with another account's KMS key.
-local arn = require "luaws.arn"
-local crossaccount = require "luaws.crossaccount"
-local kmsaccess = require "luaws.kmsaccess"
+local arn = require "luaws.core.arn"
+local crossaccount = require "luaws.domain.crossaccount"
+local kmsaccess = require "luaws.domain.kmsaccess"
 
 local function describe_list(list) return table.concat(list, ", ") end
 

@@ -1,8 +1,8 @@
 -- diagnose-asg: finds why an Auto Scaling group cannot launch its encrypted AMI and names the fix (read-only).
-local arn = require "luaws.arn"
-local policy = require "luaws.policy"
-local crossaccount = require "luaws.crossaccount"
-local kmsaccess = require "luaws.kmsaccess"
+local arn = require "luaws.core.arn"
+local policy = require "luaws.domain.policy"
+local crossaccount = require "luaws.domain.crossaccount"
+local kmsaccess = require "luaws.domain.kmsaccess"
 
 -- Error codes that mean "these credentials may not look at that": the doctor reports what it could
 -- not check instead of stopping.

@@ -1,6 +1,6 @@
 -- launcher-role-grant: the cross-account KMS fix for any launcher's service-linked role (fleets, spot, ASG).
-local crossaccount = require "luaws.crossaccount"
-local kmsaccess = require "luaws.kmsaccess"
+local crossaccount = require "luaws.domain.crossaccount"
+local kmsaccess = require "luaws.domain.kmsaccess"
 
 local LAUNCHER_NAMES = { "autoscaling", "ec2-fleet", "spot-fleet", "spot" }
 

@@ -1,10 +1,10 @@
 -- org-grant-rollout: the Auto Scaling KMS fix for every member account of an organization, concurrently.
-local credentials = require "luaws.credentials"
-local crossaccount = require "luaws.crossaccount"
-local kmsaccess = require "luaws.kmsaccess"
-local policy = require "luaws.policy"
-local progress = require "luaws.progress"
-local statefile = require "luaws.statefile"
+local credentials = require "luaws.sdk.credentials"
+local crossaccount = require "luaws.domain.crossaccount"
+local kmsaccess = require "luaws.domain.kmsaccess"
+local policy = require "luaws.domain.policy"
+local progress = require "luaws.recipe.progress"
+local statefile = require "luaws.recipe.statefile"
 
 local SESSION_NAME = "luaws-org-grant-rollout"
 local STATE_VERSION = 1

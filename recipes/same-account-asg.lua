@@ -1,6 +1,6 @@
 -- same-account-asg: lets an Auto Scaling group launch volumes encrypted with its own account's KMS key.
-local crossaccount = require "luaws.crossaccount"
-local kmsaccess = require "luaws.kmsaccess"
+local crossaccount = require "luaws.domain.crossaccount"
+local kmsaccess = require "luaws.domain.kmsaccess"
 
 return {
   description = [[

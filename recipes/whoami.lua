@@ -1,5 +1,5 @@
 -- whoami: shows the AWS account and principal behind a profile (sts GetCallerIdentity); read-only.
-local arn = require "luaws.arn"
+local arn = require "luaws.core.arn"
 
 return {
   description = [[

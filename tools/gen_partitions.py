@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""gen_partitions.py: writes lua/luaws/partitions.lua from botocore's partitions.json and endpoints.json.
+"""gen_partitions.py: writes lua/luaws/sdk/endpoints/partitions.lua from botocore's partitions.json and endpoints.json.
 
-Usage: python3 tools/gen_partitions.py [OUTPUT]   (default: lua/luaws/partitions.lua beside this tool)
+Usage: python3 tools/gen_partitions.py [OUTPUT]   (default: lua/luaws/sdk/endpoints/partitions.lua beside this tool)
 
 The output is committed so a machine without botocore still resolves endpoints. It holds, per
 partition: the region regex (as Lua patterns, since Lua patterns have no alternation), the DNS

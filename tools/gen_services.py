@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""gen_services.py: turns botocore's service definitions into compact Lua data under lua/luaws/services.
+"""gen_services.py: turns botocore's service definitions into compact Lua data under lua/luaws/sdk/services.
 
 Usage: tools/gen_services.py [--out DIR] [SERVICE ...]
        (default services: the ones luaws needs; add e.g. s3, ssm, sso-oidc by naming them)
 
-Each service becomes lua/luaws/services/<name>.lua returning one table:
+Each service becomes lua/luaws/sdk/services/<name>.lua returning one table:
 
   metadata   = {protocol=, apiVersion=, endpointPrefix=, signingName=, serviceId=, targetPrefix=,
                 jsonVersion=, globalEndpoint=, partitionEndpoints={<partition>={hostname=, region=}}, ...}
@@ -280,7 +280,7 @@ def generate(name, loader, endpoints, version):
 def main(argv=None):
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.normpath(os.path.join(here, "..", "lua", "luaws", "services")))
+    parser.add_argument("--out", default=os.path.normpath(os.path.join(here, "..", "lua", "luaws", "sdk", "services")))
     parser.add_argument("services", nargs="*", default=DEFAULT_SERVICES)
     args = parser.parse_args(argv)
     import botocore

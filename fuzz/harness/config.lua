@@ -1,7 +1,7 @@
 -- harness/config: the shared config/credentials INI parser and profile resolution under fuzz.
 -- Fuzz bytes become both files; every profile found is resolved. Errors must be one-line
 -- ConfigParseError/InvalidRegion/... tables with exit 2 that never quote the offending line.
-local config = require "luaws.config"
+local config = require "luaws.sdk.config"
 local oracle = require "oracle"
 
 local config_path, credentials_path

@@ -1,10 +1,10 @@
 -- harness/json: the JSON boundary under fuzz: cjson.safe, the KMS JSON protocol parser (replies
 -- and error replies) and the key-policy decoder with its merge, which must never lose a statement.
 local cjson = require "cjson.safe"
-local json_protocol = require "luaws.protocol.json"
-local shared = require "luaws.protocol.shared"
-local policy = require "luaws.policy"
-local model = require "luaws.model"
+local json_protocol = require "luaws.sdk.protocol.json"
+local shared = require "luaws.sdk.protocol.shared"
+local policy = require "luaws.domain.policy"
+local model = require "luaws.sdk.model"
 local oracle = require "oracle"
 
 local kms = model.load("kms")

@@ -11,14 +11,14 @@ M.version = M.host.versions().luaws
 M.defaults = {}
 
 --- aws.client(name, {profile=, region=, endpoint_url=, credentials=<provider|table|false>,
---- max_attempts=, timeout=}) -> a "luaws.Client"; see lua/luaws/client.lua.
+--- max_attempts=, timeout=}) -> a "luaws.Client"; see lua/luaws/sdk/client.lua.
 function M.client(name, opts)
-  return require("luaws.client").new(name, opts)
+  return require("luaws.sdk.client").new(name, opts)
 end
 
 --- aws.debug([on]) -> boolean: reads, or turns on or off, request logging (same as --debug).
 function M.debug(on)
-  local log = require "luaws.log"
+  local log = require "luaws.core.log"
   if on ~= nil then return log.enable(on) end
   return log.enabled()
 end

@@ -153,7 +153,7 @@ def _():
     print(f"     note: the local cloud refuses a grant to a unique ID ({code}: {message}); "
           "checking the flag on a grant list through kmsaccess.audit_grants instead")
     script = r"""
-local kmsaccess = require "luaws.kmsaccess"
+local kmsaccess = require "luaws.domain.kmsaccess"
 local cjson = require "cjson"
 local role = "arn:aws:iam::222222222222:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 local grants = {

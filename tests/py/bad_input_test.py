@@ -360,7 +360,7 @@ case("library: parameter of the wrong type",
      env=FAKE_ENV, setup=answer("never"))
 case("library: unknown operation", ["-e", "aws.client('kms', {region = 'us-east-1'}):DescribeKeys {}"], 1,
      "DescribeKeys", env=FAKE_ENV, setup=answer("never"))
-case("library: malformed ARN", ["-e", "assert(require('luaws.arn').parse('arn:aws:kms'), 'not an ARN')"],
+case("library: malformed ARN", ["-e", "assert(require('luaws.core.arn').parse('arn:aws:kms'), 'not an ARN')"],
      1, "not an ARN")
 
 

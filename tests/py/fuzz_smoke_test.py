@@ -62,8 +62,8 @@ def _():
     # A stand-in config module whose parser raises a bare string, as a Lua runtime error would:
     # the config harness must call that a finding.
     lib = tempfile.mkdtemp(prefix="fuzz-smoke-")
-    os.makedirs(os.path.join(lib, "luaws"))
-    with open(os.path.join(lib, "luaws", "config.lua"), "w", encoding="utf-8") as f:
+    os.makedirs(os.path.join(lib, "luaws", "sdk"))
+    with open(os.path.join(lib, "luaws", "sdk", "config.lua"), "w", encoding="utf-8") as f:
         f.write("return { set_env = function() end, reload = function() end,\n"
                 "  parse_ini = function() error('attempt to index a nil value') end }\n")
     sample = os.path.join(lib, "input.ini")

@@ -8,7 +8,7 @@ import tempfile
 
 SOURCE = os.environ.get("LUAWS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 TOOL = os.path.join(SOURCE, "tools", "gen_services.py")
-COMMITTED = os.path.join(SOURCE, "lua", "luaws", "services")
+COMMITTED = os.path.join(SOURCE, "lua", "luaws", "sdk", "services")
 LUAWS_BIN = os.environ.get("LUAWS_BIN")
 
 passed = failed = 0
@@ -77,7 +77,7 @@ def main():
                       % (recorded and recorded.group(1), botocore.__version__))
 
         with tempfile.TemporaryDirectory() as extra:
-            services_dir = os.path.join(extra, "luaws", "services")
+            services_dir = os.path.join(extra, "luaws", "sdk", "services")
             generate(services_dir, ["s3", "sso-oidc"])
             s3 = read(os.path.join(services_dir, "s3.lua")).decode()
             check("adding a service is one argument (s3)", 'protocol="rest-xml"' in s3)
@@ -88,10 +88,10 @@ def main():
             check("the index lists what the folder holds",
                   read(os.path.join(services_dir, "index.lua")).decode().rstrip().endswith('{"s3","sso-oidc"}'))
             if LUAWS_BIN:
-                script = ('local m = require "luaws.model"; local s = m.load("s3"); '
+                script = ('local m = require "luaws.sdk.model"; local s = m.load("s3"); '
                           'io.write(s.protocol, " ", s:operation("get_object").name, " ", '
                           'tostring(s:operation("GetBucketLifecycle").deprecated), " ");'
-                          'local ok, e = pcall(require("luaws.protocol").for_service, s); io.write(e.code)')
+                          'local ok, e = pcall(require("luaws.sdk.protocol").for_service, s); io.write(e.code)')
                 env = dict(os.environ, LUAWS_PATH=extra)
                 out = subprocess.run([LUAWS_BIN, "-e", script], env=env, capture_output=True, text=True)
                 check("a generated model loads in luaws", out.stdout == "rest-xml GetObject true UnsupportedProtocol",
@@ -100,7 +100,7 @@ def main():
     if LUAWS_BIN:
         # Every shape of every committed service decodes: the data is valid without botocore.
         script = r'''
-local model = require "luaws.model"
+local model = require "luaws.sdk.model"
 local total = 0
 for _, name in ipairs(model.service_names()) do
   local svc = model.load(name)

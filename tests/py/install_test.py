@@ -12,7 +12,7 @@ SOURCE_DIR = os.path.realpath(os.environ.get("LUAWS_SOURCE_DIR", "."))
 
 PROBE = ('io.write(package.searchpath("luaws", package.path), "\\n", '
          'require("luaws.host").data_dir, "\\n", package.path, "\\n", '
-         'package.searchpath("luaws.pretty", package.path), "\\n", type(aws))')
+         'package.searchpath("luaws.core.pretty", package.path), "\\n", type(aws))')
 
 passed = failed = 0
 
@@ -51,7 +51,7 @@ def main():
             assert r.returncode == 0, r.stderr
             assert os.access(installed, os.X_OK), "no bin/luaws"
             assert os.path.isfile(os.path.join(data_dir, "lua", "luaws", "init.lua"))
-            assert os.path.isfile(os.path.join(data_dir, "lua", "luaws", "pretty.lua"))
+            assert os.path.isfile(os.path.join(data_dir, "lua", "luaws", "core", "pretty.lua"))
             assert os.path.isdir(os.path.join(data_dir, "recipes"))
         check("cmake --install lays out bin/ and share/luaws/{lua,recipes}", install)
 
@@ -61,7 +61,7 @@ def main():
             init, found_dir, path, pretty, aws = r.stdout.split("\n")
             assert init == os.path.join(data_dir, "lua", "luaws", "init.lua"), init
             assert found_dir == data_dir, found_dir
-            assert pretty == os.path.join(data_dir, "lua", "luaws", "pretty.lua"), pretty
+            assert pretty == os.path.join(data_dir, "lua", "luaws", "core", "pretty.lua"), pretty
             assert SOURCE_DIR not in path, "source tree on package.path: " + path
             assert aws == "table", aws
         check("the installed binary loads its Lua files from share/luaws", loads_from_install)
@@ -76,10 +76,10 @@ def main():
 
         def luaws_path_first():
             extra = os.path.join(tmp, "extra")
-            os.makedirs(os.path.join(extra, "luaws"))
-            with open(os.path.join(extra, "luaws", "pretty.lua"), "w") as f:
+            os.makedirs(os.path.join(extra, "luaws", "core"))
+            with open(os.path.join(extra, "luaws", "core", "pretty.lua"), "w") as f:
                 f.write("return { shadow = true }\n")
-            r = run([installed, "-e", 'io.write(tostring(require("luaws.pretty").shadow))'],
+            r = run([installed, "-e", 'io.write(tostring(require("luaws.core.pretty").shadow))'],
                     cwd=elsewhere, env=clean_env(LUAWS_PATH=extra))
             assert r.returncode == 0, r.stderr
             assert r.stdout == "true", r.stdout
@@ -91,7 +91,7 @@ def main():
             os.makedirs(hide)
             script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
             r = run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                     hide, SOURCE_DIR, installed, "-e", PROBE + ' require "luaws.pretty"'],
+                     hide, SOURCE_DIR, installed, "-e", PROBE + ' require "luaws.core.pretty"'],
                     cwd=elsewhere, env=clean_env())
             if r.returncode != 0 and r.stderr.startswith(("unshare:", "mount:")):
                 print("note: cannot hide the source tree here (%s); covered by the path checks"
@@ -116,7 +116,7 @@ def main():
             # Stripped bytecode of every shipped model, newer than its installed source (install
             # keeps the build's mtimes), and the installed binary loads EC2 from it.
             models = os.path.join(data_dir, "models")
-            services = os.path.join(data_dir, "lua", "luaws", "services")
+            services = os.path.join(data_dir, "lua", "luaws", "sdk", "services")
             names = sorted(f[:-4] for f in os.listdir(services) if f.endswith(".lua"))
             assert "ec2" in names, names
             for name in names:
@@ -125,7 +125,7 @@ def main():
                     assert f.read(4) == b"\x1bLua", compiled + " is not Lua bytecode"
                 source_ns = os.stat(os.path.join(services, name + ".lua")).st_mtime_ns
                 assert os.stat(compiled).st_mtime_ns >= source_ns, compiled + " older than its source"
-            probe = ('local m = require "luaws.model"; m.load("ec2"); '
+            probe = ('local m = require "luaws.sdk.model"; m.load("ec2"); '
                      'io.write(m.loaded_from.ec2, "\\n", require("luaws.host").models_dir)')
             r = run([installed, "-e", probe], cwd=elsewhere, env=clean_env())
             assert r.returncode == 0, r.stderr

@@ -1,7 +1,7 @@
 -- acme-ami-asg: ACME's golden-AMI fix: images account -> one workload account, stricter than the flagship.
-local arn = require "luaws.arn"
-local crossaccount = require "luaws.crossaccount"
-local kmsaccess = require "luaws.kmsaccess"
+local arn = require "luaws.core.arn"
+local crossaccount = require "luaws.domain.crossaccount"
+local kmsaccess = require "luaws.domain.kmsaccess"
 
 -- Fixed accounts: a typo in a profile can never point the fix at the wrong account.
 local IMAGES_ACCOUNT = "111111111111"

@@ -1,2 +1,0 @@
--- protocol.rest-xml: not implemented yet; build, parse and parse_error raise UnsupportedProtocol.
-return require("luaws.protocol").unsupported("rest-xml")

@@ -1,2 +1,0 @@
--- protocol.smithy-rpc-v2-cbor: not implemented yet; build, parse and parse_error raise UnsupportedProtocol.
-return require("luaws.protocol").unsupported("smithy-rpc-v2-cbor")

@@ -1,0 +1,403 @@
+-- client: AWS service clients: build, sign, send, parse, retry (standard mode), paginate, log.
+local retry = require "luaws.sdk.retry"
+
+local M = {}
+
+local Client = {}
+-- Registered like a lauxlib metatable so any module can recognise a client by identity.
+local registry = debug.getregistry()
+local Client_mt = registry["luaws.Client"] or {}
+registry["luaws.Client"] = Client_mt
+Client_mt.__name = "luaws.Client"
+
+-- Hooks the tests replace (a fake clock or a zero sleep); everything else uses luaws.http.
+M.hooks = { sleep = nil, random = nil }
+
+local function http() return require "luaws.http" end
+
+local function now()
+  local h = http()
+  return h.now and h.now() or os.time()
+end
+
+local function new_error(fields) return require("luaws.core.errors").new(fields) end
+
+local function usage_error(code, message, fields)
+  local e = fields or {}
+  e.code, e.message, e.retryable = code, message, false
+  return new_error(e)
+end
+
+local function shallow_copy(t)
+  local out = {}
+  for k, v in pairs(t or {}) do out[k] = v end
+  return out
+end
+
+-- Names of the input members the model marks as idempotency tokens (botocore fills them with a
+-- UUID when the caller does not, once per call, so every retry repeats the same token).
+local function idempotency_members(op)
+  local declared = op.idempotency_tokens
+  if type(declared) == "string" then return { declared } end
+  return type(declared) == "table" and declared or {}
+end
+
+local function percent_encode(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+local function encode_query(query)
+  if query == nil then return "" end
+  if type(query) == "string" then return query end
+  local parts = {}
+  if query[1] ~= nil then
+    for _, pair in ipairs(query) do
+      parts[#parts + 1] = percent_encode(pair[1]) .. "=" .. percent_encode(pair[2] or "")
+    end
+  else
+    for k, v in pairs(query) do parts[#parts + 1] = percent_encode(k) .. "=" .. percent_encode(v) end
+    table.sort(parts)
+  end
+  return table.concat(parts, "&")
+end
+
+local function join_url(base, path, query)
+  base = base:gsub("/+$", "")
+  path = path or "/"
+  if path:sub(1, 1) ~= "/" then path = "/" .. path end
+  local qs = encode_query(query)
+  return base .. path .. (qs ~= "" and ("?" .. qs) or "")
+end
+
+-- Protocol builders may give headers as a name -> value map or a list of pairs; the signer
+-- takes a list. Map entries are sorted so requests are reproducible.
+local function header_list(headers)
+  local list = {}
+  if type(headers) ~= "table" then return list end
+  if headers[1] ~= nil then
+    for _, h in ipairs(headers) do list[#list + 1] = { h[1], h[2] } end
+  else
+    for name, value in pairs(headers) do list[#list + 1] = { name, tostring(value) } end
+    table.sort(list, function(a, b) return a[1] < b[1] end)
+  end
+  return list
+end
+
+--- Creates a client: name is a service name known to luaws.model ("kms", "ec2", ...);
+--- opts = {profile=, region=, endpoint_url=, credentials=<provider|table|false>,
+--- max_attempts=, retry_mode=, timeout= (seconds per attempt)}. Region, max_attempts and the
+--- endpoint follow luaws.config and luaws.endpoints (options, then environment, then profile).
+--- Returns a "luaws.Client" whose operations are methods named as in AWS: client:ListKeys{...}.
+function M.new(name, opts)
+  if type(name) ~= "string" then
+    error(usage_error("InvalidParameter", "aws.client needs a service name, e.g. aws.client(\"kms\")",
+      { exit = 2 }), 2)
+  end
+  opts = opts or {}
+  local defaults = require("luaws").defaults
+  if next(defaults) then
+    local merged = shallow_copy(opts)
+    for _, key in ipairs { "profile", "region", "endpoint_url" } do
+      if merged[key] == nil then merged[key] = defaults[key] end
+    end
+    opts = merged
+  end
+  local service = require("luaws.sdk.model").load(name)
+  local config = require("luaws.sdk.config").resolve(opts)
+  local endpoint = require("luaws.sdk.endpoints").resolve {
+    service_id = service.service_id, endpoint_prefix = service.endpoint_prefix,
+    signing_name = service.signing_name, region = config.region, endpoint_url = opts.endpoint_url,
+    profile = config.settings, global = (service.global_endpoint or service.partition_endpoints) and true,
+    use_fips_endpoint = opts.use_fips_endpoint, use_dualstack_endpoint = opts.use_dualstack_endpoint,
+  }
+  local credentials = false
+  if opts.credentials ~= false then
+    -- A profile the caller names outranks environment keys, as with the CLI's --profile.
+    credentials = require("luaws.sdk.credentials").chain { profile = opts.profile, region = config.region,
+      credentials = opts.credentials, profile_explicit = opts.profile ~= nil }
+  end
+  local self = {
+    service_name = name,
+    service = service,
+    region = endpoint.signing_region or config.region or false,
+    endpoint = endpoint,
+    max_attempts = config.max_attempts or retry.DEFAULT_MAX_ATTEMPTS,
+    timeout = opts.timeout or false,
+    quota = retry.new_quota(),
+    _credentials = credentials,
+    _operations = {},
+  }
+  return setmetatable(self, Client_mt)
+end
+
+-- Looks up a method, else an operation (the model raises UnknownOperation with suggestions).
+-- Every field of a client is non-nil (false when unset), so only methods and operations get here.
+function Client_mt.__index(self, key)
+  local method = Client[key]
+  if method then return method end
+  if type(key) ~= "string" then return nil end
+  local cached = rawget(self, "_operations")[key]
+  if cached then return cached end
+  local op = self.service:operation(key)
+  local op_name = op.name or key
+  local function operation(client, params, call_opts)
+    if getmetatable(client) ~= Client_mt then
+      error(usage_error("InvalidParameter", string.format(
+        "call operations with a colon: %s:%s{...}", self.service_name, op_name)), 2)
+    end
+    return client:call(op_name, params, call_opts)
+  end
+  self._operations[key] = operation
+  return operation
+end
+
+function Client_mt.__tostring(self)
+  return string.format("luaws.Client(%s, %s, %s)", self.service_name, tostring(self.region),
+    tostring(self.endpoint and self.endpoint.url))
+end
+
+-- The REPL's tab completion asks this for the names after `client:`: the service's operations
+-- and the client's own methods.
+function Client_mt.__complete(self)
+  local names = self.service:operation_names()
+  for name in pairs(Client) do
+    if type(name) == "string" and not name:find("^_") then names[#names + 1] = name end
+  end
+  return names
+end
+
+-- Decodes an HTTP error response into {code=, message=, request_id=}, tolerating bodies the
+-- protocol cannot read (an HTML page from a proxy, say).
+local function decode_error(protocol, service, op, res)
+  local ok, decoded = pcall(protocol.parse_error, service, op, res)
+  if ok and type(decoded) == "table" and decoded.code then return decoded end
+  return { code = "HTTP" .. tostring(res.status),
+    message = string.format("HTTP %d with an unreadable error body", res.status) }
+end
+
+local function request_id_of(res)
+  local h = res and res.headers or {}
+  return h["x-amzn-requestid"] or h["x-amz-request-id"] or h["x-amzn-request-id"]
+end
+
+local function add_metadata(result, res, attempt, backoff)
+  local meta = result.ResponseMetadata
+  if type(meta) ~= "table" then
+    meta = {}
+    result.ResponseMetadata = meta
+  end
+  meta.RequestId = meta.RequestId or request_id_of(res)
+  meta.HTTPStatusCode = res.status
+  meta.RetryAttempts = attempt - 1
+  meta.TotalBackoff = backoff
+end
+
+local function sleep(seconds)
+  if seconds <= 0 then return end
+  local hook = M.hooks.sleep
+  if hook then return hook(seconds) end
+  http().sleep(seconds)
+end
+
+local function secrets_of(creds)
+  if not creds then return nil end
+  return { creds.secret_key, creds.session_token }
+end
+
+-- One signed attempt. Returns res (any HTTP status) or nil, transport error.
+local function send_attempt(self, op_name, request, attempt, max_attempts, creds, log)
+  local headers = header_list(request.headers)
+  headers[#headers + 1] = { "amz-sdk-request", string.format("attempt=%d; max=%d", attempt, max_attempts) }
+  local url, to_send = request.url, headers
+  if creds then
+    local signed = require("luaws.sigv4").sign {
+      method = request.method, url = request.url, headers = headers, body = request.body or "",
+      region = self.endpoint.signing_region or self.region,
+      service = self.endpoint.signing_name or self.service.signing_name,
+      access_key = creds.access_key, secret_key = creds.secret_key,
+      session_token = creds.session_token,
+    }
+    url, to_send = signed.url or request.url, signed.headers
+  end
+  local info = { service = self.service_name, operation = op_name, method = request.method,
+    url = url, headers = to_send, body = request.body, attempt = attempt }
+  if log then log.request(info, secrets_of(creds)) end
+  local started = now()
+  local res, err = http().request { method = request.method, url = url, headers = to_send,
+    body = request.body, timeout = self.timeout or nil }
+  if log then
+    log.response({ service = self.service_name, operation = op_name, method = request.method,
+      url = url, attempt = attempt, elapsed = now() - started, status = res and res.status,
+      headers = res and res.headers, body = res and res.body, error = err }, secrets_of(creds))
+  end
+  return res, err
+end
+
+local function debug_log()
+  local log = require "luaws.core.log"
+  if log.enabled() then return log end
+  return nil
+end
+
+--- Calls an operation by its AWS name with AWS parameter names; returns the decoded result
+--- with ResponseMetadata {RequestId, HTTPStatusCode, RetryAttempts, TotalBackoff (s)}.
+--- Raises an error table {code, message, status, service, operation, request_id, retryable,
+--- attempts, backoff[, ambiguous][, retry_quota_exceeded]}.
+function Client:call(op_name, params, call_opts)
+  call_opts = call_opts or {}
+  if params ~= nil and type(params) ~= "table" then
+    error(usage_error("InvalidParameter", string.format("%s:%s expects a table of parameters, got %s",
+      self.service_name, op_name, type(params))), 2)
+  end
+  local service = self.service
+  local op = service:operation(op_name)
+  op_name = op.name or op_name
+  params = shallow_copy(params)
+  -- The protocol fills idempotency tokens once per call (build runs once), so every retry
+  -- repeats the same token and AWS applies the call at most once.
+  local has_token = #idempotency_members(op) > 0
+  local protocol = require("luaws.sdk.protocol").for_service(service)
+  local built = protocol.build(service, op, params)
+  local request = { method = built.method or "POST", headers = built.headers, body = built.body,
+    url = join_url(self.endpoint.url, built.path, built.query) }
+  local max_attempts = call_opts.max_attempts or self.max_attempts
+  local state = { max_attempts = max_attempts, quota = self.quota,
+    random = M.hooks.random or math.random,
+    safe_to_repeat = retry.safe_to_repeat { service = service.service_id or self.service_name,
+      operation = op_name, params = params, has_idempotency_token = has_token } }
+  local signed = op.auth ~= "none"  -- e.g. AssumeRoleWithWebIdentity: the token is the proof
+  local log = debug_log()
+  local backoff, last_cost = 0, nil
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local creds = signed and self._credentials and self._credentials:get()
+    local res, terr = send_attempt(self, op_name, request, attempt, max_attempts, creds, log)
+    local failure
+    if res and res.status >= 200 and res.status < 300 then
+      local ok, result = pcall(protocol.parse, service, op, res)
+      if not ok then  -- a 2xx the protocol cannot read (an HTML page from a proxy, say)
+        local fields = { code = "ResponseParseError", status = res.status, service = self.service_name,
+          operation = op_name, request_id = request_id_of(res), attempts = attempt, backoff = backoff }
+        if type(result) ~= "table" then fields.message, result = tostring(result), fields end
+        error(require("luaws.core.errors").wrap(result, fields), 2)
+      end
+      result = result or {}
+      retry.on_success(self.quota, last_cost)
+      add_metadata(result, res, attempt, backoff)
+      return result
+    elseif res then
+      local decoded = decode_error(protocol, service, op, res)
+      failure = { code = decoded.code, message = decoded.message, status = res.status,
+        request_id = decoded.request_id or request_id_of(res) }
+      state.retry_after_ms = res.headers and res.headers["x-amz-retry-after"]
+    else
+      terr = terr or {}
+      failure = { code = terr.code or "TransportError", message = terr.message or "transport failure",
+        transport = true, sent = terr.sent, retryable = terr.retryable }
+      state.retry_after_ms = nil
+    end
+    state.attempt = attempt
+    local decision
+    if failure.transport and failure.retryable == false then
+      decision = { retry = false, reason = "not retryable" }
+    else
+      decision = retry.decide(state, failure)
+    end
+    if not decision.retry then
+      local message = failure.message or ""
+      if decision.ambiguous then
+        message = message .. " (not retried: " .. decision.reason .. ")"
+      end
+      error(new_error { code = failure.code, message = message, status = failure.status,
+        service = self.service_name, operation = op_name, request_id = failure.request_id,
+        retryable = retry.is_retryable(failure) and not decision.ambiguous,
+        attempts = attempt, backoff = backoff, ambiguous = decision.ambiguous or nil,
+        retry_quota_exceeded = decision.retry_quota_exceeded or nil }, 2)
+    end
+    last_cost = decision.cost
+    if log then
+      log.note(string.format("%s %s: %s, retry %d of %d in %.3f s", self.service_name, op_name,
+        tostring(failure.code), attempt, max_attempts - 1, decision.delay), secrets_of(creds))
+    end
+    sleep(decision.delay)
+    backoff = backoff + decision.delay
+  end
+end
+
+local function get_path(tbl, path)
+  local value = tbl
+  for key in tostring(path):gmatch("[^.]+") do
+    if type(value) ~= "table" then return nil end
+    value = value[key]
+  end
+  return value
+end
+
+local function as_list(v)
+  if v == nil then return {} end
+  if type(v) == "table" then return v end
+  return { v }
+end
+
+--- Iterates an operation's pages following its paginator (NextToken, Marker/NextMarker with
+--- Truncated or IsTruncated). opts = {items=true} iterates the items under the result key(s)
+--- instead; opts.page_size sets the paginator's limit key. Raises OperationNotPageable for
+--- operations without a paginator, PaginationError when a token repeats.
+function Client:paginate(op_name, params, opts)
+  opts = opts or {}
+  local paginator = self.service:paginator(op_name)
+  if not paginator then
+    error(usage_error("OperationNotPageable", string.format("%s %s has no paginator",
+      self.service_name, op_name), { service = self.service_name, operation = op_name }), 2)
+  end
+  local input_tokens = as_list(paginator.input_token)
+  local output_tokens = as_list(paginator.output_token)
+  local request = shallow_copy(params)
+  if opts.page_size and paginator.limit_key then request[paginator.limit_key] = opts.page_size end
+  local finished, previous = false, nil
+  local function next_page()
+    if finished then return nil end
+    local page = self:call(op_name, request)
+    if paginator.more_results and not get_path(page, paginator.more_results) then finished = true end
+    local any, key = false, {}
+    for i, input_name in ipairs(input_tokens) do
+      local token = get_path(page, output_tokens[i])
+      if token == "" then token = nil end
+      request[input_name] = token
+      any = any or token ~= nil
+      key[#key + 1] = tostring(token)
+    end
+    if not any then finished = true end
+    local token_key = table.concat(key, "\0")
+    if not finished and token_key == previous then
+      error(usage_error("PaginationError", string.format(
+        "%s %s returned the same %s twice; stopping", self.service_name, op_name,
+        tostring(output_tokens[1])), { service = self.service_name, operation = op_name }), 2)
+    end
+    previous = token_key
+    return page
+  end
+  if not opts.items then return next_page end
+  local result_keys = as_list(paginator.result_key)
+  local page, key_index, item_index = nil, 1, 0
+  return function()
+    while true do
+      if page then
+        local items = get_path(page, result_keys[key_index])
+        item_index = item_index + 1
+        if type(items) == "table" and items[item_index] ~= nil then return items[item_index] end
+        key_index, item_index = key_index + 1, 0
+        if key_index > #result_keys then page = nil end
+      else
+        page = next_page()
+        if not page then return nil end
+        key_index, item_index = 1, 0
+      end
+    end
+  end
+end
+
+M.Client = Client
+M.metatable = Client_mt
+return M

@@ -1,0 +1,33 @@
+-- protocol: picks the module that speaks a service's AWS protocol (json, query, ec2).
+local errors = require "luaws.core.errors"
+
+local M = {}
+
+local SUPPORTED = { json = "luaws.sdk.protocol.json", query = "luaws.sdk.protocol.query", ec2 = "luaws.sdk.protocol.ec2" }
+
+local function raise_unsupported(svc, protocol, level)
+  errors.raise({ code = "UnsupportedProtocol", service = svc and svc.service_id,
+    message = string.format("%s speaks the %s protocol, which luaws does not implement yet"
+      .. " (supported: json, query, ec2)", svc and svc.name or "this service", tostring(protocol)) },
+    level + 1)
+end
+
+--- for_service(svc) -> the protocol module {build=, parse=, parse_error=} for svc, or raises
+-- UnsupportedProtocol (rest-json, rest-xml, smithy-rpc-v2-cbor are not implemented yet).
+function M.for_service(svc)
+  local candidates = { svc.protocol }
+  for _, p in ipairs(svc.metadata and svc.metadata.protocols or {}) do candidates[#candidates + 1] = p end
+  for _, p in ipairs(candidates) do
+    if SUPPORTED[p] then return require(SUPPORTED[p]) end
+  end
+  raise_unsupported(svc, svc.protocol, 2)
+end
+
+--- unsupported(protocol) -> a stand-in module whose build/parse/parse_error raise
+-- UnsupportedProtocol, so require("luaws.sdk.protocol.rest-json") fails clearly, not with "not found".
+function M.unsupported(protocol)
+  local function raise(svc) raise_unsupported(svc, protocol, 3) end
+  return { build = raise, parse = raise, parse_error = raise }
+end
+
+return M
