@@ -1,7 +1,7 @@
 -- cli: the recipe commands `luaws run | list | help` and the global options around them.
 local args = require "luaws.recipe.args"
 local plan = require "luaws.recipe.plan"
-local policy = require "luaws.domain.policy"
+local json = require "luaws.core.json"
 local recipe = require "luaws.recipe"
 
 local M = {}
@@ -232,13 +232,13 @@ local function cmd_list(globals)
     end
   end
   if globals.output == "json" then
-    local list = policy.array()
+    local list = json.array()
     for _, row in ipairs(rows) do
-      list[#list + 1] = { name = row.name, categories = policy.array(row.categories), summary = row.summary,
-                          origin = row.origin, path = row.path, shadows = policy.array(row.shadows),
+      list[#list + 1] = { name = row.name, categories = json.array(row.categories), summary = row.summary,
+                          origin = row.origin, path = row.path, shadows = json.array(row.shadows),
                           broken = row.broken }
     end
-    stdout(policy.json_encode(list))
+    stdout(json.encode(list))
     return 0
   end
   if #rows == 0 then

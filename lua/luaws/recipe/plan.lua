@@ -1,5 +1,5 @@
 -- plan: plan-first changes for recipes: recorded steps, clients that refuse writes, the report.
-local policy = require "luaws.domain.policy"
+local json = require "luaws.core.json"
 
 local M = {}
 
@@ -163,7 +163,7 @@ function M.guard_client(client, service, the_plan)
 end
 
 local function steps_array(steps)
-  local out = policy.array()
+  local out = json.array()
   for i, s in ipairs(steps) do
     out[i] = { action = s.action, target = s.target, detail = s.detail, diff = s.diff, status = s.status,
                error = s.error }
@@ -173,7 +173,7 @@ end
 
 --- plan.report_json(report) -> one line of JSON: {recipe=, applied=, plan=[...], result=, status=, error=}.
 function M.report_json(report)
-  return policy.json_encode({
+  return json.encode({
     recipe = report.recipe, applied = report.applied, status = report.status,
     plan = steps_array(report.plan or {}), result = report.result, error = report.error,
   })

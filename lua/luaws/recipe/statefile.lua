@@ -1,6 +1,6 @@
 -- statefile: small JSON state files (resumable rollouts), written atomically and owner-only.
 local fs = require "luaws.fs"
-local policy = require "luaws.domain.policy"
+local json = require "luaws.core.json"
 
 local M = {}
 
@@ -33,7 +33,7 @@ function M.load(path)
   if not fs.stat(path) then return {} end
   local text, err = M.read_text(path)
   if not text then return nil, err end
-  local ok, doc = pcall(policy.json_decode, text)
+  local ok, doc = pcall(json.decode, text)
   if not ok or type(doc) ~= "table" then
     return nil, string.format("%s: not a luaws state file (%s)", path,
                               type(doc) == "table" and (doc.message or "bad JSON") or tostring(doc))
@@ -51,7 +51,7 @@ end
 function M.save(path, state)
   local ok, err = fs.mkdir_private(dirname(path))
   if not ok then return nil, err end
-  local text = policy.json_encode(state, { indent = " " }) .. "\n"
+  local text = json.encode(state, { indent = " " }) .. "\n"
   for _ = 1, 5 do
     local temp = string.format("%s.tmp-%d-%06d", path, os.time(), math.random(0, 999999))
     ok, err = fs.write_private(temp, text)
