@@ -16,6 +16,11 @@ function M.client(name, opts)
   return require("luaws.sdk.client").new(name, opts)
 end
 
+--- aws.is_read_only(service, operation) -> whether the operation only reads (plans allow those).
+function M.is_read_only(service, operation)
+  return require("luaws.sdk.operations").is_read_only(service, operation)
+end
+
 --- aws.debug([on]) -> boolean: reads, or turns on or off, request logging (same as --debug).
 function M.debug(on)
   local log = require "luaws.core.log"

@@ -265,7 +265,8 @@ function M.context(r, options)
       if type(aws.client) ~= "function" then
         error(recipe_error { code = "NoClient", message = "this luaws has no aws.client yet" }, 2)
       end
-      clients[key] = plan.guard_client(aws.client(service, o), service, the_plan)
+      local classify = aws.is_read_only and function(op) return aws.is_read_only(service, op) end
+      clients[key] = plan.guard_client(aws.client(service, o), service, the_plan, classify)
     end
     return clients[key]
   end

@@ -3,28 +3,6 @@ local json = require "luaws.core.json"
 
 local M = {}
 
--- Operations known not to change anything. Everything else counts as a change: denying by default
--- means a new or unusual write (RequestSpotInstances, SignUp, ...) can never slip through a plan.
-M.READ_PREFIXES = { "Describe", "Get", "List", "Search", "Lookup", "Simulate", "Estimate", "Preview" }
-M.READ_OPERATIONS = {
-  Encrypt = true, Decrypt = true, ReEncrypt = true, GenerateDataKey = true,
-  GenerateDataKeyWithoutPlaintext = true, GenerateDataKeyPair = true,
-  GenerateDataKeyPairWithoutPlaintext = true, GenerateRandom = true, GenerateMac = true,
-  VerifyMac = true, Sign = true, Verify = true, AssumeRole = true, AssumeRoleWithSAML = true,
-  AssumeRoleWithWebIdentity = true, DecodeAuthorizationMessage = true,
-}
-
---- plan.is_read_only(operation) -> boolean: whether an AWS operation name only reads.
-function M.is_read_only(operation)
-  if M.READ_OPERATIONS[operation] then return true end
-  for _, prefix in ipairs(M.READ_PREFIXES) do
-    if operation:sub(1, #prefix) == prefix and operation:sub(#prefix + 1, #prefix + 1):find("^[%u%d]") then
-      return true
-    end
-  end
-  return false
-end
-
 local error_mt = { __tostring = function(e) return e.message end, __name = "luaws.RecipeError" }
 
 -- The innermost recipe line on the stack ("recipe foo.lua:12: "), so a refusal points at the call.
@@ -121,15 +99,17 @@ local function canonical_operation(client, key)
   return (key:gsub("^%l", string.upper):gsub("_(%w)", string.upper))
 end
 
---- plan.guard_client(client, service, the_plan) -> a proxy of an aws client whose operations that
---- change anything raise {code="ChangeOutsidePlan"} unless the plan is applying one of its steps.
+--- plan.guard_client(client, service, the_plan, is_read_only) -> a proxy of an aws client whose
+--- operations that change anything raise {code="ChangeOutsidePlan"} unless the plan is applying
+--- one of its steps. is_read_only(operation) classifies (the facade's aws.is_read_only); without
+--- one every operation counts as a change.
 --- Operations are checked under their AWS names whatever the spelling, also through
 --- client:call(name, ...) and client:paginate(name, ...); plain fields pass straight through.
-function M.guard_client(client, service, the_plan)
+function M.guard_client(client, service, the_plan, is_read_only)
   local function check(operation)
     if type(operation) ~= "string" then return end
     local name = canonical_operation(client, operation)
-    if not M.is_read_only(name) and not the_plan:may_write() then
+    if not (is_read_only and is_read_only(name)) and not the_plan:may_write() then
       if not the_plan.mutating then
         error(refusal(service, name, "recipe " .. the_plan.recipe .. " is read-only"), 0)
       elseif not the_plan.applying then

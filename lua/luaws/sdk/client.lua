@@ -1,4 +1,5 @@
 -- client: AWS service clients: build, sign, send, parse, retry (standard mode), paginate, log.
+local operations = require "luaws.sdk.operations"
 local retry = require "luaws.sdk.retry"
 
 local M = {}
@@ -263,7 +264,7 @@ function Client:call(op_name, params, call_opts)
   local max_attempts = call_opts.max_attempts or self.max_attempts
   local state = { max_attempts = max_attempts, quota = self.quota,
     random = M.hooks.random or math.random,
-    safe_to_repeat = retry.safe_to_repeat { service = service.service_id or self.service_name,
+    safe_to_repeat = operations.safe_to_repeat { service = self.service_name,
       operation = op_name, params = params, has_idempotency_token = has_token } }
   local signed = op.auth ~= "none"  -- e.g. AssumeRoleWithWebIdentity: the token is the proof
   local log = debug_log()
@@ -323,6 +324,13 @@ function Client:call(op_name, params, call_opts)
     sleep(decision.delay)
     backoff = backoff + decision.delay
   end
+end
+
+--- client:is_read_only(operation) -> whether the operation (any spelling the model accepts) only
+--- reads; luaws.sdk.operations decides.
+function Client:is_read_only(op_name)
+  local ok, op = pcall(self.service.operation, self.service, op_name)
+  return operations.is_read_only(self.service_name, ok and op.name or op_name)
 end
 
 local function get_path(tbl, path)

@@ -61,43 +61,6 @@ M.NOT_SENT_CODES = set { "DNSFailure", "ConnectionRefused", "ConnectTimeout", "T
 -- Transport codes that are timeouts (they cost more retry quota).
 M.TIMEOUT_CODES = set { "ConnectTimeout", "ReadTimeout" }
 
--- Writes that are harmless to repeat: the second application leaves the same state. Keyed by
--- service id lower-cased, then operation; a function decides from the parameters.
-M.IDEMPOTENT_WRITES = {
-  kms = {
-    PutKeyPolicy = true,              -- replaces the whole document with the same document
-    CreateGrant = function(params)    -- with a Name, the same parameters return the same grant
-      return type(params) == "table" and params.Name ~= nil
-    end,
-    EnableKeyRotation = true, DisableKeyRotation = true, EnableKey = true, DisableKey = true,
-    TagResource = true, UntagResource = true,
-  },
-  iam = {
-    PutRolePolicy = true, PutUserPolicy = true, AttachRolePolicy = true, DetachRolePolicy = true,
-    UpdateAssumeRolePolicy = true, TagRole = true, UntagRole = true,
-  },
-}
-
-local READ_ONLY_PREFIXES = { "Describe", "List", "Get", "Lookup", "Search", "Head" }
-
---- Whether the operation only reads (by AWS's naming, which every service here follows).
-function M.is_read_only(operation)
-  for _, prefix in ipairs(READ_ONLY_PREFIXES) do
-    if operation:sub(1, #prefix) == prefix then return true end
-  end
-  return false
-end
-
---- Whether sending the call again after an ambiguous failure is harmless.
---- call = {service=, operation=, params=, has_idempotency_token=}.
-function M.safe_to_repeat(call)
-  if M.is_read_only(call.operation) or call.has_idempotency_token then return true end
-  local per_service = M.IDEMPOTENT_WRITES[tostring(call.service):lower()]
-  local rule = per_service and per_service[call.operation]
-  if type(rule) == "function" then return rule(call.params) and true or false end
-  return rule == true
-end
-
 function M.is_throttling(code)
   return code ~= nil and M.THROTTLING_CODES[code] == true
 end

@@ -28,16 +28,6 @@ T.test("throttling, transient codes, 5xx and transport failures are retryable", 
 end)
 
 T.test("ambiguous failures repeat only calls that are safe to repeat", function()
-  T.ok(retry.safe_to_repeat { service = "KMS", operation = "ListGrants" })
-  T.ok(retry.safe_to_repeat { service = "KMS", operation = "GetKeyPolicy" })
-  T.ok(retry.safe_to_repeat { service = "EC2", operation = "DescribeImages" })
-  T.ok(retry.safe_to_repeat { service = "KMS", operation = "PutKeyPolicy" })
-  T.ok(retry.safe_to_repeat { service = "KMS", operation = "CreateGrant", params = { Name = "n" } })
-  T.ok(not retry.safe_to_repeat { service = "KMS", operation = "CreateGrant", params = {} })
-  T.ok(not retry.safe_to_repeat { service = "KMS", operation = "CreateKey" })
-  T.ok(not retry.safe_to_repeat { service = "IAM", operation = "CreateRole" })
-  T.ok(retry.safe_to_repeat { service = "EC2", operation = "RunInstances", has_idempotency_token = true })
-
   local blocked = retry.decide({ attempt = 1, max_attempts = 3, safe_to_repeat = false },
     { code = "ConnectionReset", transport = true })
   T.eq(blocked.retry, false)

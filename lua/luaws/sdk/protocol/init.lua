@@ -3,7 +3,9 @@ local errors = require "luaws.core.errors"
 
 local M = {}
 
-local SUPPORTED = { json = "luaws.sdk.protocol.json", query = "luaws.sdk.protocol.query", ec2 = "luaws.sdk.protocol.ec2" }
+local SUPPORTED = {
+  json = "luaws.sdk.protocol.json", query = "luaws.sdk.protocol.query", ec2 = "luaws.sdk.protocol.ec2",
+}
 
 local function raise_unsupported(svc, protocol, level)
   errors.raise({ code = "UnsupportedProtocol", service = svc and svc.service_id,
