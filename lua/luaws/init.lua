@@ -8,7 +8,7 @@ M.version = M.host.versions().luaws
 --- aws.defaults: {profile=, region=, endpoint_url=} that aws.client uses when its caller gives
 --- none; `luaws --profile P script.lua` sets them. A default profile counts as named explicitly,
 --- so it wins over AWS_ACCESS_KEY_ID and friends, as the CLI's --profile does.
-M.defaults = {}
+M.defaults = require "luaws.sdk.defaults"
 
 --- aws.client(name, {profile=, region=, endpoint_url=, credentials=<provider|table|false>,
 --- max_attempts=, timeout=}) -> a "luaws.Client"; see lua/luaws/sdk/client.lua.
@@ -20,6 +20,16 @@ end
 function M.is_read_only(service, operation)
   return require("luaws.sdk.operations").is_read_only(service, operation)
 end
+
+--- aws.profile(name) -> the resolved settings of a profile; raises ProfileNotFound.
+function M.profile(name)
+  return require("luaws.sdk.config").profile(name)
+end
+
+--- aws.commands: the subcommands above the recipe floor that `luaws` hands to the recipe CLI.
+M.commands = {
+  test = function(tokens, globals) return require("luaws.testkit").command(tokens, globals) end,
+}
 
 --- aws.debug([on]) -> boolean: reads, or turns on or off, request logging (same as --debug).
 function M.debug(on)

@@ -10,7 +10,7 @@
 #include "sigv4.h"
 
 #define SIGNER_METATABLE "luaws.Signer"
-#define ERROR_METATABLE "luaws.sigv4.Error"
+#define ERROR_METATABLE "luaws.Error" /* shared with luaws.core.errors */
 #define STACK_HEADERS 32
 
 typedef struct signer_box {
@@ -65,32 +65,10 @@ static int error_tostring(lua_State *L) {
   return 1;
 }
 
-/* Calls require("luaws.core.errors").new(fields) when that module exists. Stack: fields table on
- * top is replaced by the error object; returns false (stack unchanged) when unavailable. */
-static bool build_with_errors_module(lua_State *L) {
-  int fields = lua_gettop(L);
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "luaws.core.errors");
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
-    lua_settop(L, fields);
-    return false;
-  }
-  if (lua_getfield(L, -1, "new") != LUA_TFUNCTION) {
-    lua_settop(L, fields);
-    return false;
-  }
-  lua_pushvalue(L, fields);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_isnil(L, -1)) {
-    lua_settop(L, fields);
-    return false;
-  }
-  lua_replace(L, fields);
-  lua_settop(L, fields);
-  return true;
-}
-
-/* Raises an error table {code=, message=, retryable=false} (through luaws.errors when it is
- * there). The message never holds a secret: callers only name fields. Does not return. */
+/* Raises an error table {code=, message=, retryable=false} with the shared "luaws.Error"
+ * metatable (luaws.core.errors adopts the same registry entry and its __tostring when it loads;
+ * C never requires a Lua module). The message never holds a secret: callers only name fields.
+ * Does not return. */
 static int raise_error(lua_State *L, const char *code, const char *fmt, ...) {
   va_list ap;
   lua_createtable(L, 0, 4);
@@ -102,13 +80,11 @@ static int raise_error(lua_State *L, const char *code, const char *fmt, ...) {
   lua_setfield(L, -2, "message");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "retryable");
-  if (!build_with_errors_module(L)) {
-    if (luaL_newmetatable(L, ERROR_METATABLE)) {
-      lua_pushcfunction(L, error_tostring);
-      lua_setfield(L, -2, "__tostring");
-    }
-    lua_setmetatable(L, -2);
+  if (luaL_newmetatable(L, ERROR_METATABLE)) {
+    lua_pushcfunction(L, error_tostring);
+    lua_setfield(L, -2, "__tostring");
   }
+  lua_setmetatable(L, -2);
   return lua_error(L);
 }
 

@@ -209,8 +209,9 @@ static int run_chunks(lua_State *L, int argc, char **argv, int first_arg) {
   return 0;
 }
 
-/* Hands the whole command line after argv[0] to require("luaws.recipe.cli").main(args), options
- * included and untouched. Returns the exit code main returns (0 for nil). */
+/* Hands the whole command line after argv[0] to require("luaws.recipe.cli").main(args, aws),
+ * options included and untouched, with the `aws` library (require("luaws")) the recipes get.
+ * Returns the exit code main returns (0 for nil). Stack: unchanged. */
 static int run_recipe_command(lua_State *L, int argc, char **argv) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "luaws.recipe.cli");
@@ -224,7 +225,12 @@ static int run_recipe_command(lua_State *L, int argc, char **argv) {
     lua_pushstring(L, argv[i]);
     lua_rawseti(L, -2, i);
   }
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "luaws");
   status = luaws_host_docall(L, 1, 1);
+  if (status != LUA_OK)
+    return luaws_host_report(L, status);
+  status = luaws_host_docall(L, 2, 1);
   if (status != LUA_OK)
     return luaws_host_report(L, status);
   /* main returns an integer; be lenient with nil (success) and false (failure). */

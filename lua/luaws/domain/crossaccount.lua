@@ -173,7 +173,7 @@ function M.plan_policy(ctx, owner, key, spec)
           ctx.log("backed up the key policy of " .. key.arn .. " to " .. path)
           return path
         end,
-        sleep = require("luaws").sleep, now = require("luaws").now, settle = settle_seconds(),
+        sleep = require("luaws.http").sleep, now = require("luaws.http").now, settle = settle_seconds(),
       }
       key.backup = written.backup
       ctx.log(string.format("key policy of %s written and verified%s", key.arn,

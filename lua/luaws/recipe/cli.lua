@@ -35,10 +35,9 @@ local function stdout(text) io.stdout:write(text, "\n") io.stdout:flush() end
 local function stderr(text) io.stderr:write(text, "\n") io.stderr:flush() end
 
 -- Checks that a profile named on the command line exists, when the config module is there to ask.
-local function check_profile(option, name)
-  local ok, config = pcall(require, "luaws.sdk.config")
-  if not ok or type(config) ~= "table" or type(config.profile) ~= "function" then return end
-  local found, err = pcall(config.profile, name)
+local function check_profile(aws, option, name)
+  if type(aws.profile) ~= "function" then return end
+  local found, err = pcall(aws.profile, name)
   if not found then
     local message = type(err) == "table" and (err.message or tostring(err)) or tostring(err)
     error(usage(string.format("--%s: %s", option, message), "ProfileNotFound"), 0)
@@ -316,12 +315,13 @@ end
 --- profiles, and runs r through recipe.execute with the global options (globals: profile=, region=,
 --- ["endpoint-url"]=, output=, apply=, debug=). log(line) receives progress lines (default: stderr).
 --- `luaws test` runs recipes through here too, so a tested recipe runs as `luaws run` runs it.
-function M.execute(r, tokens, globals, log)
+function M.execute(r, tokens, globals, log, aws)
+  aws = aws or {}
   local given = parse_recipe_args(r, tokens)
   local values = args.resolve(r.args, given, r.name)
-  if globals.profile then check_profile("profile", globals.profile) end
+  if globals.profile then check_profile(aws, "profile", globals.profile) end
   for _, spec in ipairs(r.args) do
-    if spec.type == "profile" and given[spec.name] then check_profile(spec.name, values[spec.name]) end
+    if spec.type == "profile" and given[spec.name] then check_profile(aws, spec.name, values[spec.name]) end
   end
   if globals.apply and not r.mutating then
     local say = log or stderr
@@ -330,15 +330,15 @@ function M.execute(r, tokens, globals, log)
   return recipe.execute(r, {
     args = values, apply = globals.apply, profile = globals.profile, region = globals.region,
     endpoint_url = globals["endpoint-url"], output = globals.output or "text", debug = globals.debug,
-    traceback = globals.debug, log = log,
+    traceback = globals.debug, log = log, aws = aws,
   })
 end
 
-local function cmd_run(globals, name, tokens)
+local function cmd_run(aws, globals, name, tokens)
   if not name then error(usage("run needs a recipe name (`luaws list` shows them)"), 0) end
   local r = recipe.load(recipe.find(name))
   if globals.help then stdout(M.render_help(r)) return 0 end
-  local report = M.execute(r, tokens, globals)
+  local report = M.execute(r, tokens, globals, nil, aws)
   if r.mutating and (#report.plan > 0 or report.status ~= "failed") then stderr(plan.render(report)) end
   if report.status == "failed" then
     local line = one_line(report.raw_error)
@@ -365,15 +365,15 @@ local function cmd_run(globals, name, tokens)
   return report.exit
 end
 
---- cli.main(argv) -> exit code. argv holds the words after the program name, from the first option
---- or command on (`run NAME ...`, `list`, `help [NAME]`). Bad usage raises an error table with
---- exit = 2, which the host prints as one line.
-function M.main(argv)
+--- cli.main(argv, aws) -> exit code. argv holds the words after the program name, from the first
+--- option or command on (`run NAME ...`, `list`, `help [NAME]`, `test ...`); aws is the library
+--- the host hands down (recipes get it; `luaws test` is its aws.commands.test). Bad usage raises
+--- an error table with exit = 2, which the host prints as one line.
+function M.main(argv, aws)
+  aws = aws or {}
   local globals, command, name, tokens = split_argv(argv)
   if globals.debug then
-    local host = require "luaws.host"
-    host.debug(true)
-    local aws = require "luaws"
+    require("luaws.host").debug(true)
     if type(aws.debug) == "function" then aws.debug(true) end
   end
   if command == nil then
@@ -382,7 +382,8 @@ function M.main(argv)
   end
   if command == "test" then
     if globals.help then stdout(TEST_USAGE) return 0 end
-    return require("luaws.testkit").command(tokens, globals)
+    if not (aws.commands and aws.commands.test) then error(usage("this luaws cannot run tests"), 0) end
+    return aws.commands.test(tokens, globals)
   end
   if command == "help" then
     if #tokens > 0 then error(usage("unexpected argument '" .. tokens[1] .. "' after help " .. (name or "")), 0) end
@@ -393,7 +394,7 @@ function M.main(argv)
     if name or #tokens > 0 then error(usage("list takes no arguments"), 0) end
     return cmd_list(globals)
   end
-  if command == "run" then return cmd_run(globals, name, tokens) end
+  if command == "run" then return cmd_run(aws, globals, name, tokens) end
   local commands = { "run", "list", "help", "test" }
   error(usage(string.format("unknown command '%s'%s", command, args.did_you_mean(command, commands))), 0)
 end

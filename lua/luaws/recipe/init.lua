@@ -239,9 +239,9 @@ local function cache_key(...)
 end
 
 --- recipe.context(r, options) -> ctx for r.run. options: {args=<converted values>, apply=, profile=,
---- region=, endpoint_url=, output=, debug=, aws=<the aws library, injectable for tests>, log=<fn>}.
+--- region=, endpoint_url=, output=, debug=, aws=<the aws library: the host hands it down>, log=<fn>}.
 function M.context(r, options)
-  local aws = options.aws or require "luaws"
+  local aws = options.aws or {}
   local the_plan = plan.new { apply = options.apply, mutating = r.mutating, recipe = r.name }
   local log = options.log or function(line) io.stderr:write(line, "\n") end
   local ctx = {
@@ -345,7 +345,7 @@ function M.execute(r, options)
   local ctx = M.context(r, options)
   local guarded_aws = setmetatable({
     client = function(service, opts) return ctx.client(service, opts) end,
-  }, { __index = options.aws or require "luaws" })
+  }, { __index = options.aws or {} })
   rawset(r.env, "aws", guarded_aws)
   local traceback
   local ok, returned = xpcall(r.run, function(e)

@@ -95,7 +95,7 @@ function M.new(name, opts)
       { exit = 2 }), 2)
   end
   opts = opts or {}
-  local defaults = require("luaws").defaults
+  local defaults = require "luaws.sdk.defaults"
   if next(defaults) then
     local merged = shallow_copy(opts)
     for _, key in ipairs { "profile", "region", "endpoint_url" } do
@@ -408,4 +408,5 @@ end
 
 M.Client = Client
 M.metatable = Client_mt
+require("luaws.sdk.credentials").client_factory = M.new
 return M

@@ -388,7 +388,7 @@ function Cloud:run(name, recipe_args, opts)
   local ok, err = pcall(function()
     local r = find_recipe(name)
     report = require("luaws.recipe.cli").execute(r, argument_tokens(recipe_args), globals,
-                                          function(line) log[#log + 1] = line end)
+                                          function(line) log[#log + 1] = line end, require "luaws")
   end)
   if not ok then
     local fields = type(err) == "table" and err or { message = tostring(err) }

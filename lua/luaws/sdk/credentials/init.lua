@@ -39,12 +39,17 @@ function M.sleep(seconds)
   os.execute("sleep " .. tonumber(seconds))
 end
 
+--- credentials.client_factory(name, opts) -> a client. luaws.sdk.client registers its constructor
+--- here when it loads (the chain needs STS clients; requiring the client would be a cycle).
+M.client_factory = nil
+
 --- credentials.sts_call(operation, params, client_opts) -> the decoded STS result. The one place
 --- that talks to STS (AssumeRole, AssumeRoleWithWebIdentity); client_opts.credentials is a
 --- provider, or false for the unsigned AssumeRoleWithWebIdentity.
 function M.sts_call(operation, params, client_opts)
   if M.hooks.sts then return M.hooks.sts(operation, params, client_opts) end
-  local sts = require("luaws").client("sts", client_opts)
+  if not M.client_factory then error("luaws.sdk.credentials: no client factory registered", 2) end
+  local sts = M.client_factory("sts", client_opts)
   return sts[operation](sts, params)
 end
 
