@@ -150,8 +150,7 @@ static void push_response_headers(lua_State *L, const luaws_transfer *t) {
 
 /* Pushes nil and a luaws.TransportError for a failed transfer. */
 static int push_transport_error(lua_State *L, const luaws_transfer *t) {
-  bool retryable = false;
-  const char *code = luaws_transfer_error_code(t, &retryable);
+  const char *code = luaws_transfer_error_code(t);
   lua_pushnil(L);
   lua_createtable(L, 0, 4);
   lua_pushstring(L, code);
@@ -163,8 +162,6 @@ static int push_transport_error(lua_State *L, const luaws_transfer *t) {
   else
     lua_pushstring(L, curl_easy_strerror(t->result));
   lua_setfield(L, -2, "message");
-  lua_pushboolean(L, retryable);
-  lua_setfield(L, -2, "retryable");
   lua_pushinteger(L, (lua_Integer)t->result);
   lua_setfield(L, -2, "curl_code");
   luaL_setmetatable(L, TRANSPORT_ERROR_MT);
@@ -238,8 +235,12 @@ static int http_request(lua_State *L) {
   lua_Integer max_body = luaL_optinteger(L, -1, 0);
   req.max_body = max_body > 0 ? (size_t)max_body : 0;
   lua_pop(L, 1);
+  lua_getfield(L, ARG_SPEC, "ca_bundle");  /* copied by curl during init; popped right after */
+  req.ca_bundle = luaL_optstring(L, -1, NULL);
 
-  if (!luaws_transfer_init(t, luaws_sched_http(s), &req)) {
+  bool initialised = luaws_transfer_init(t, luaws_sched_http(s), &req);
+  lua_pop(L, 1);
+  if (!initialised) {
     t->result = CURLE_FAILED_INIT;
     t->state = LUAWS_TRANSFER_DONE;
     return request_finish(L, LUA_OK, 0);

@@ -210,9 +210,8 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
     SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
   if (req->connect_timeout_ms > 0)
     SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
-  const char *ca_bundle = getenv("AWS_CA_BUNDLE");
-  if (ca_bundle && *ca_bundle)
-    SET(CURLOPT_CAINFO, ca_bundle);
+  if (req->ca_bundle && *req->ca_bundle)
+    SET(CURLOPT_CAINFO, req->ca_bundle);  /* curl copies the string */
 
   const char *method = req->method ? req->method : "GET";
   bool sends_body = req->body != NULL || strcmp(method, "POST") == 0 ||
@@ -336,22 +335,18 @@ void luaws_transfer_release(luaws_transfer *t) {
   buffer_free(&t->body);
 }
 
-const char *luaws_transfer_error_code(const luaws_transfer *t, bool *retryable) {
-  *retryable = false;
+const char *luaws_transfer_error_code(const luaws_transfer *t) {
   switch (t->result) {
   case CURLE_COULDNT_CONNECT:
-    *retryable = true;
     return "ConnectionRefused";
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
-    *retryable = true;
     return "DNSFailure";
   case CURLE_OPERATION_TIMEDOUT: {
     /* Once the request went out (on a new or a reused connection) it is a read timeout. */
     long request_bytes = 0;
     if (t->easy)
       curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
-    *retryable = true;
     return request_bytes > 0 ? "ReadTimeout" : "ConnectTimeout";
   }
   case CURLE_RECV_ERROR:
@@ -360,7 +355,6 @@ const char *luaws_transfer_error_code(const luaws_transfer *t, bool *retryable) 
   case CURLE_PARTIAL_FILE:
   case CURLE_HTTP2:
   case CURLE_HTTP2_STREAM:
-    *retryable = true;
     return "ConnectionReset";
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_PEER_FAILED_VERIFICATION:

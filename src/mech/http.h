@@ -70,6 +70,7 @@ typedef struct luaws_request {
   long timeout_ms;                  /* whole transfer; 0 = none */
   long connect_timeout_ms;          /* 0 = curl's default */
   size_t max_body;                  /* 0 = LUAWS_HTTP_DEFAULT_MAX_BODY */
+  const char *ca_bundle;            /* PEM file of extra trusted CAs; NULL = system store */
 } luaws_request;
 
 typedef struct luaws_http_stats {
@@ -116,8 +117,9 @@ void luaws_transfer_release(luaws_transfer *t);
 
 /* Classifies a finished, failed transfer: returns the error code name ("ConnectionRefused",
  * "DNSFailure", "ConnectTimeout", "ReadTimeout", "ConnectionReset", "TLSError",
- * "TooManyRedirects", "ResponseTooLarge", "TransportError") and sets *retryable. */
-const char *luaws_transfer_error_code(const luaws_transfer *t, bool *retryable);
+ * "TooManyRedirects", "ResponseTooLarge", "TransportError"). Whether to retry is the
+ * caller's policy (luaws.sdk.retry), not decided here. */
+const char *luaws_transfer_error_code(const luaws_transfer *t);
 
 /* Monotonic clock in seconds. */
 double luaws_http_now(void);

@@ -124,6 +124,7 @@ function M.new(name, opts)
     endpoint = endpoint,
     max_attempts = config.max_attempts or retry.DEFAULT_MAX_ATTEMPTS,
     timeout = opts.timeout or false,
+    ca_bundle = config.ca_bundle or false,
     quota = retry.new_quota(),
     _credentials = credentials,
     _operations = {},
@@ -225,7 +226,7 @@ local function send_attempt(self, op_name, request, attempt, max_attempts, creds
   if log then log.request(info, secrets_of(creds)) end
   local started = now()
   local res, err = http().request { method = request.method, url = url, headers = to_send,
-    body = request.body, timeout = self.timeout or nil }
+    body = request.body, timeout = self.timeout or nil, ca_bundle = request.ca_bundle }
   if log then
     log.response({ service = self.service_name, operation = op_name, method = request.method,
       url = url, attempt = attempt, elapsed = now() - started, status = res and res.status,
@@ -260,7 +261,7 @@ function Client:call(op_name, params, call_opts)
   local protocol = require("luaws.sdk.protocol").for_service(service)
   local built = protocol.build(service, op, params)
   local request = { method = built.method or "POST", headers = built.headers, body = built.body,
-    url = join_url(self.endpoint.url, built.path, built.query) }
+    url = join_url(self.endpoint.url, built.path, built.query), ca_bundle = self.ca_bundle or nil }
   local max_attempts = call_opts.max_attempts or self.max_attempts
   local state = { max_attempts = max_attempts, quota = self.quota,
     random = M.hooks.random or math.random,
@@ -295,16 +296,11 @@ function Client:call(op_name, params, call_opts)
     else
       terr = terr or {}
       failure = { code = terr.code or "TransportError", message = terr.message or "transport failure",
-        transport = true, sent = terr.sent, retryable = terr.retryable }
+        transport = true, sent = terr.sent }
       state.retry_after_ms = nil
     end
     state.attempt = attempt
-    local decision
-    if failure.transport and failure.retryable == false then
-      decision = { retry = false, reason = "not retryable" }
-    else
-      decision = retry.decide(state, failure)
-    end
+    local decision = retry.decide(state, failure)
     if not decision.retry then
       local message = failure.message or ""
       if decision.ambiguous then

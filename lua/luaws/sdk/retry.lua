@@ -58,6 +58,10 @@ M.GATEWAY_STATUS = set { 502, 504 }
 -- address, nobody listening, connect timeout, TLS handshake failure.
 M.NOT_SENT_CODES = set { "DNSFailure", "ConnectionRefused", "ConnectTimeout", "TLSError" }
 
+-- Transport codes that no retry can cure: a certificate that does not verify, a redirect loop,
+-- a body over the caller's limit.
+M.FINAL_TRANSPORT_CODES = set { "TLSError", "TooManyRedirects", "ResponseTooLarge" }
+
 -- Transport codes that are timeouts (they cost more retry quota).
 M.TIMEOUT_CODES = set { "ConnectTimeout", "ReadTimeout" }
 
@@ -69,6 +73,7 @@ end
 --- Returns kind: "throttling", "transient", "unsent", "ambiguous" or nil (not retryable).
 function M.classify(failure)
   if failure.transport then
+    if M.FINAL_TRANSPORT_CODES[failure.code] then return nil end
     if failure.sent == false or (failure.sent == nil and M.NOT_SENT_CODES[failure.code]) then
       return "unsent"
     end
