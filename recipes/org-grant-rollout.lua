@@ -1,7 +1,7 @@
 -- org-grant-rollout: the Auto Scaling KMS fix for every member account of an organization, concurrently.
-local credentials = require "luaws.sdk.credentials"
 local crossaccount = require "luaws.domain.crossaccount"
 local kmsaccess = require "luaws.domain.kmsaccess"
+local member_access = require "luaws.domain.members"
 local policy = require "luaws.domain.policy"
 local progress = require "luaws.recipe.progress"
 local statefile = require "luaws.recipe.statefile"
@@ -240,19 +240,7 @@ grant ID or error. Without --apply it only reads and lists what each account nee
 
     local function handle(row)
       local role_arn = string.format("arn:%s:iam::%s:role/%s", mgmt.partition, row.account, a.role_name)
-      local assumed = sts:AssumeRole { RoleArn = role_arn, RoleSessionName = SESSION_NAME }.Credentials
-      local function as_credentials(c)
-        return credentials.new { access_key = c.AccessKeyId, secret_key = c.SecretAccessKey,
-                                 session_token = c.SessionToken, expiration = c.Expiration,
-                                 source = "assumed " .. role_arn }
-      end
-      local provider = credentials.refreshable {
-        initial = as_credentials(assumed), source = "assumed " .. role_arn,
-        fetch = function()
-          bucket.take()
-          return as_credentials(mgmt.sts:AssumeRole { RoleArn = role_arn, RoleSessionName = SESSION_NAME }.Credentials)
-        end,
-      }
+      local provider = member_access.assume(sts, role_arn, SESSION_NAME)
       local member = { account = row.account, partition = mgmt.partition, label = "member",
                        iam = rate_limited(ctx.client("iam", { credentials = provider }), bucket),
                        kms = rate_limited(ctx.client("kms", { credentials = provider }), bucket) }
@@ -279,8 +267,7 @@ grant ID or error. Without --apply it only reads and lists what each account nee
       end
     end
 
-    local http = require "luaws.http"
-    local previous_limit = http.set_max_in_flight(a.concurrency)
+    local previous_limit = aws.set_max_in_flight(a.concurrency)
     local next_index = 0
     local function worker()
       while true do
@@ -295,7 +282,7 @@ grant ID or error. Without --apply it only reads and lists what each account nee
     local workers = {}
     for i = 1, math.min(a.concurrency, #pending) do workers[i] = worker end
     local _, crashed = aws.parallel(workers)
-    http.set_max_in_flight(previous_limit)
+    aws.set_max_in_flight(previous_limit)
     bar:finish()
     for _, e in pairs(crashed or {}) do error(e, 0) end
 
@@ -308,7 +295,7 @@ grant ID or error. Without --apply it only reads and lists what each account nee
     end
     ctx.log(progress.table(rows, { { key = "account", title = "account" }, { key = "status", title = "status" },
                                    { key = "detail", title = "grant id / error / needs", max = 100 } }))
-    local stats = http.stats()
+    local stats = aws.http_stats()
     local out_rows = policy.array()
     for i, row in ipairs(rows) do
       out_rows[i] = { account = row.account, name = row.name, status = row.status, grant_id = row.grant_id,

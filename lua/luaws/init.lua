@@ -39,10 +39,14 @@ function M.debug(on)
 end
 
 -- The concurrency API lives in luaws.http (C scheduler); these forward to it on first use.
-for _, name in ipairs { "spawn", "wait", "parallel", "sleep", "now" } do
+-- aws.set_max_in_flight(n) -> previous limit of requests on the wire at once;
+-- aws.http_stats() -> {requests=, in_flight=, queued=, max_in_flight_seen=, connections=, ...}.
+local FORWARDED = { spawn = "spawn", wait = "wait", parallel = "parallel", sleep = "sleep", now = "now",
+                    set_max_in_flight = "set_max_in_flight", http_stats = "stats" }
+for name, target in pairs(FORWARDED) do
   M[name] = function(...)
-    local fn = require("luaws.http")[name]
-    if not fn then error("luaws.http has no " .. name, 2) end
+    local fn = require("luaws.http")[target]
+    if not fn then error("luaws.http has no " .. target, 2) end
     return fn(...)
   end
 end
