@@ -9,7 +9,8 @@
 -- is gone or was recreated (a new role with the same name is a new principal: the old grant does
 -- not reach it), when the name does not match the grantee, when it lacks one of AWS's eight
 -- operations, or when the same role holds duplicates. Exits 1 when anything is flagged.
-local kmsaccess = require "luaws.domain.kmsaccess"
+local kms_grants = require "luaws.domain.grants"
+local launchers = require "luaws.domain.launchers"
 local progress = require "luaws.recipe.progress"
 
 local options = { ["key-id"] = false, ["role-name"] = "OrganizationAccountAccessRole" }
@@ -60,7 +61,7 @@ local function check(g)
   if not account then
     problems[#problems + 1] = "grantee is not a role ARN (deleted role?)"
   else
-    local ok, got = pcall(function() return iam_for(account):GetRole { RoleName = kmsaccess.role_name(grantee) } end)
+    local ok, got = pcall(function() return iam_for(account):GetRole { RoleName = launchers.role_name(grantee) } end)
     if not ok and type(got) == "table" and got.code == "NoSuchEntity" then
       problems[#problems + 1] = "role no longer exists"
     elseif not ok then
@@ -68,12 +69,12 @@ local function check(g)
     elseif got.Role.Arn ~= grantee then
       problems[#problems + 1] = "role ARN is now " .. got.Role.Arn
     end
-    if g.Name ~= kmsaccess.grant_name(grantee) then problems[#problems + 1] = "name does not match the grantee" end
+    if g.Name ~= kms_grants.grant_name(grantee) then problems[#problems + 1] = "name does not match the grantee" end
   end
   local has = {}
   for _, op in ipairs(g.Operations or {}) do has[op] = true end
   local missing = {}
-  for _, op in ipairs(kmsaccess.DOC_OPERATIONS) do if not has[op] then missing[#missing + 1] = op end end
+  for _, op in ipairs(kms_grants.DOC_OPERATIONS) do if not has[op] then missing[#missing + 1] = op end end
   if #missing > 0 then problems[#problems + 1] = "missing " .. table.concat(missing, ",") end
   rows[#rows + 1] = { grant = g.GrantId:sub(1, 12), grantee = grantee, problems = problems }
 end

@@ -7,7 +7,7 @@
 -- the newest scaling activity of every group. Prints one line per failing group (account, group,
 -- the service-linked role it launches as, the message) and exits 1 when it found any, so it can
 -- run from cron or CI. The fix for what it finds: `luaws run org-grant-rollout`.
-local kmsaccess = require "luaws.domain.kmsaccess"
+local launch_sources = require "luaws.domain.launch_sources"
 local progress = require "luaws.recipe.progress"
 
 local options = { ["role-name"] = "OrganizationAccountAccessRole", concurrency = "8" }
@@ -52,7 +52,7 @@ local function inspect(account)
       groups_seen = groups_seen + 1
       local latest = autoscaling:DescribeScalingActivities {
         AutoScalingGroupName = group.AutoScalingGroupName, MaxRecords = 1 }.Activities or {}
-      if #kmsaccess.failed_launches(latest) > 0 then
+      if #launch_sources.failed_launches(latest) > 0 then
         failing[#failing + 1] = { account = account, group = group.AutoScalingGroupName,
                                   role = group.ServiceLinkedRoleARN or "", message = latest[1].StatusMessage or "" }
       end

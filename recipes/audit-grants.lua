@@ -1,7 +1,8 @@
 -- audit-grants: lists the grants on KMS keys and flags duplicates, deleted grantees, missing operations, unused ones.
 local arn = require "luaws.core.arn"
+local kms_grants = require "luaws.domain.grants"
+local launchers = require "luaws.domain.launchers"
 local policy = require "luaws.domain.policy"
-local kmsaccess = require "luaws.domain.kmsaccess"
 
 local FLAGS = { "duplicate", "deleted-principal", "missing-operations", "unused" }
 
@@ -33,7 +34,7 @@ local function roles_in_use(ctx, profiles)
       used[account] = roles
       local autoscaling = ctx.client("autoscaling", { profile = profile })
       for _, g in ipairs(all_pages(autoscaling, "DescribeAutoScalingGroups", {}, "AutoScalingGroups")) do
-        local role = g.ServiceLinkedRoleARN or kmsaccess.role_arn(account, partition, "autoscaling")
+        local role = g.ServiceLinkedRoleARN or launchers.role_arn(account, partition, "autoscaling")
         roles[role] = roles[role] or {}
         table.insert(roles[role], g.AutoScalingGroupName)
       end
@@ -66,7 +67,7 @@ local function audit_key(kms, key_ref, operations, used)
                   "kms:ListGrants, may): " .. why(grants)
     return entry
   end
-  local findings = kmsaccess.audit_grants(grants, { operations = operations, used_roles = used })
+  local findings = kms_grants.audit_grants(grants, { operations = operations, used_roles = used })
   for i, g in ipairs(grants) do
     local flags = {}
     for _, finding in ipairs(findings[i]) do flags[#flags + 1] = finding.flag end
@@ -132,7 +133,7 @@ With --output json the grants and their flags are in "result".]],
   },
   run = function(ctx)
     local a = ctx.args
-    local operations, bad = kmsaccess.parse_operations(a.operations)
+    local operations, bad = kms_grants.parse_operations(a.operations)
     if not operations then error({ code = "InvalidArgument", exit = 2, message = "--operations: " .. bad }, 0) end
     local kms = ctx.client("kms")
     local used, unchecked = roles_in_use(ctx, a.group_profile)
@@ -149,7 +150,7 @@ With --output json the grants and their flags are in "result".]],
         if #g.flags > 0 then flagged = flagged + 1 end
         for _, flag in ipairs(g.flags) do counts[flag] = counts[flag] + 1 end
         local account = arn.account_of(g.grantee)
-        if kmsaccess.launcher_of(g.grantee) == "autoscaling" and account and not used[account]
+        if launchers.launcher_of(g.grantee) == "autoscaling" and account and not used[account]
            and not unjudged[account] then
           unjudged[account] = true
           unchecked[#unchecked + 1] = { what = "whether grants to account " .. account .. "'s Auto Scaling roles " ..

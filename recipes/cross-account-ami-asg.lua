@@ -1,7 +1,10 @@
 -- cross-account-ami-asg: lets an Auto Scaling group launch an AMI encrypted with another account's KMS key.
 local arn = require "luaws.core.arn"
 local crossaccount = require "luaws.domain.crossaccount"
-local kmsaccess = require "luaws.domain.kmsaccess"
+local keypolicy = require "luaws.domain.keypolicy"
+local kms_grants = require "luaws.domain.grants"
+local launch_sources = require "luaws.domain.launch_sources"
+local launchers = require "luaws.domain.launchers"
 
 local function describe_list(list) return table.concat(list, ", ") end
 
@@ -24,7 +27,7 @@ local function report_activities(ctx, dst, group_name)
     out[#out + 1] = { status = a.StatusCode, message = a.StatusMessage, start = a.StartTime }
   end
   local latest = activities[1]
-  if latest and #kmsaccess.failed_launches({ latest }) > 0 then
+  if latest and #launch_sources.failed_launches({ latest }) > 0 then
     ctx.log(string.format("group %s: latest launch failed: %s", group_name, latest.StatusMessage or "?"))
   elseif latest then
     ctx.log(string.format("group %s: latest activity %s: %s", group_name, latest.StatusCode or "?",
@@ -96,7 +99,7 @@ Without --apply it only reads and prints the plan. A second run after success ha
     if not (a.image_id or a.key_id or a.asg_name) then
       error(crossaccount.usage("give --image-id, --key-id or --asg-name (what the group launches)"), 0)
     end
-    local operations, why = kmsaccess.parse_operations(a.operations)
+    local operations, why = kms_grants.parse_operations(a.operations)
     if not operations then error(crossaccount.usage("--operations: " .. why), 0) end
 
     local src, dst = together(function() return crossaccount.side(ctx, a.source_profile, "source") end,
@@ -120,7 +123,7 @@ Without --apply it only reads and prints the plan. A second run after success ha
 
     local role_arn = a.service_linked_role_arn
       or (group and group.ServiceLinkedRoleARN)
-      or kmsaccess.role_arn(dst.account, dst.partition, "autoscaling", a.role_suffix)
+      or launchers.role_arn(dst.account, dst.partition, "autoscaling", a.role_suffix)
     if arn.account_of(role_arn) ~= dst.account then
       ctx.fail(string.format("the grantee role %s is not in the target account %s", role_arn, dst.account))
     end
@@ -131,20 +134,20 @@ Without --apply it only reads and prints the plan. A second run after success ha
                                                   key_ids = foreign_keys, key_ids_source = launch.source })
       end,
       function()
-        if not a.undo then crossaccount.ensure_role(ctx, dst, "autoscaling", kmsaccess.role_suffix(role_arn)) end
+        if not a.undo then crossaccount.ensure_role(ctx, dst, "autoscaling", launchers.role_suffix(role_arn)) end
       end)
     local role = { arn = role_arn }
     for _, key in ipairs(keys) do
       local policy_step = {
-        statements = kmsaccess.statements(dst.account, dst.partition), undo = a.undo,
-        needs = function(doc) return (kmsaccess.policy_needs(doc, dst.account)) end,
+        statements = keypolicy.statements(dst.account, dst.partition), undo = a.undo,
+        needs = function(doc) return (keypolicy.policy_needs(doc, dst.account)) end,
         detail = function(missing)
           return string.format("let account %s use the key and create grants on it (missing: %s)",
                                dst.account, describe_list(missing))
         end,
         undo_detail = string.format("remove luaws's statements for account %s", dst.account),
         note = function(doc)
-          local _, trap = kmsaccess.policy_needs(doc, dst.account)
+          local _, trap = keypolicy.policy_needs(doc, dst.account)
           key.console_trap = trap
           if #trap > 0 and not a.undo then
             ctx.log(string.format("note: key policy statement %s gives account %s kms:CreateGrant only when " ..

@@ -1,8 +1,11 @@
 -- diagnose-asg: finds why an Auto Scaling group cannot launch its encrypted AMI and names the fix (read-only).
 local arn = require "luaws.core.arn"
-local policy = require "luaws.domain.policy"
 local crossaccount = require "luaws.domain.crossaccount"
-local kmsaccess = require "luaws.domain.kmsaccess"
+local keypolicy = require "luaws.domain.keypolicy"
+local kms_grants = require "luaws.domain.grants"
+local launchers = require "luaws.domain.launchers"
+local launches = require "luaws.domain.launch_sources"
+local policy = require "luaws.domain.policy"
 
 -- Error codes that mean "these credentials may not look at that": the doctor reports what it could
 -- not check instead of stopping.
@@ -165,7 +168,7 @@ local function image_keys(ctx, env, image, ring, f)
   end
   local keys
   if reader then
-    local ok, out = pcall(kmsaccess.image_keys, reader, image)
+    local ok, out = pcall(launches.image_keys, reader, image)
     if ok then keys = out
     else
       f.cannot(string.format("the KMS keys of AMI %s's snapshots %s", image.ImageId, join(snapshots)),
@@ -174,7 +177,7 @@ local function image_keys(ctx, env, image, ring, f)
     end
   else
     -- Another account's snapshots: AWS shows their KmsKeyId to their owner only.
-    local ok, out = pcall(kmsaccess.image_keys, env.group.ec2, image)
+    local ok, out = pcall(launches.image_keys, env.group.ec2, image)
     keys = ok and out or {}
     if #keys == 0 then
       local hint = ctx.args.key_profile
@@ -230,7 +233,7 @@ local function retirable_grants(env, key_arn, role_arn)
 end
 
 local EBS_ACTIONS = {}
-for i, op in ipairs(kmsaccess.EBS_OPERATIONS) do EBS_ACTIONS[i] = "kms:" .. op end
+for i, op in ipairs(kms_grants.EBS_OPERATIONS) do EBS_ACTIONS[i] = "kms:" .. op end
 
 -- Same-account key: does the key policy itself let the role do what EBS does? (AWS's example names
 -- the role and allows CreateGrant under kms:GrantIsForAWSResource, which EBS satisfies.)
@@ -258,9 +261,9 @@ local function check_key_policy(env, key, reader, f)
     key.policy.missing = list(missing)
     return
   end
-  local missing, trap = kmsaccess.policy_needs(doc, env.account)
+  local missing, trap = keypolicy.policy_needs(doc, env.account)
   if #missing > 0 and env.org_id then
-    local _, org_missing = kmsaccess.org_allows(doc, env.org_id, missing)
+    local _, org_missing = keypolicy.org_allows(doc, env.org_id, missing)
     if #org_missing < #missing then key.policy.org_statement = true end
     missing = org_missing
   end
@@ -282,7 +285,7 @@ local function check_key_policy(env, key, reader, f)
   local short = string.format("key policy of %s lacks %s for account %s", key.arn,
                               code == "ConsoleGrantCondition" and "an unconditional kms:CreateGrant" or join(missing),
                               env.account)
-  if #missing == #kmsaccess.REQUIRED_ACTIONS then
+  if #missing == #keypolicy.REQUIRED_ACTIONS then
     short = string.format("key policy of %s has no statement for account %s", key.arn, env.account)
   end
   f.problem(code, message, { key = key.arn, fix = "flagship", short = short })
@@ -299,7 +302,7 @@ local function check_grants(env, key, owner_reader, f)
     if ok then grants, via = out, "ListGrants from account " .. env.account
     else
       local retirable, err = retirable_grants(env, key.arn, env.role_arn)
-      if retirable and kmsaccess.grant_coverage(retirable, env.role_arn, kmsaccess.EBS_OPERATIONS).grant then
+      if retirable and kms_grants.grant_coverage(retirable, env.role_arn, kms_grants.EBS_OPERATIONS).grant then
         grants, via = retirable, "ListRetirableGrants"
       else
         f.cannot("the grants on " .. key.arn, string.format(
@@ -310,11 +313,11 @@ local function check_grants(env, key, owner_reader, f)
     end
   end
   if not grants then return end
-  local coverage = kmsaccess.grant_coverage(grants, env.role_arn, kmsaccess.EBS_OPERATIONS)
+  local coverage = kms_grants.grant_coverage(grants, env.role_arn, kms_grants.EBS_OPERATIONS)
   key.grant = { checked = true, via = via, missing = list(coverage.missing),
                 grant_id = coverage.grant and coverage.grant.GrantId or nil }
   if coverage.grant and #coverage.missing == 0 then return end
-  local role_name = kmsaccess.role_name(env.role_arn)
+  local role_name = launchers.role_name(env.role_arn)
   if coverage.grant then
     local message = string.format("grant %s on %s to %s lacks %s", coverage.grant.GrantId, key.arn, role_name,
                                   join(coverage.missing))
@@ -393,12 +396,12 @@ local function check_key(env, ref, f)
 end
 
 local function check_role(env, f)
-  local ok, out = try(env.group.iam, "GetRole", { RoleName = kmsaccess.role_name(env.role_arn) })
+  local ok, out = try(env.group.iam, "GetRole", { RoleName = launchers.role_name(env.role_arn) })
   if ok then return true end
   if code_of(out) == "NoSuchEntity" then
     f.problem("RoleMissing", string.format("the group's service-linked role %s does not exist in account %s",
               env.role_arn, env.account),
-              { fix = "flagship", short = "role " .. kmsaccess.role_name(env.role_arn) .. " does not exist" })
+              { fix = "flagship", short = "role " .. launchers.role_name(env.role_arn) .. " does not exist" })
     return false
   end
   f.cannot("the role " .. env.role_arn, out)
@@ -414,7 +417,7 @@ local function recent_activities(env, count, f)
   end
   local activities = {}
   for _, a in ipairs(out.Activities or {}) do
-    local kind = kmsaccess.classify_failure(a)
+    local kind = launches.classify_failure(a)
     activities[#activities + 1] = { status = a.StatusCode, message = a.StatusMessage, start = a.StartTime,
                                     description = a.Description, kind = kind }
   end
@@ -505,7 +508,7 @@ found, or launches fail and something could not be checked; 2: bad input (unknow
         a.asg_name, env.account, ctx.region and (", region " .. ctx.region) or "") }, 0)
     end
     env.role_arn = group.ServiceLinkedRoleARN
-      or kmsaccess.role_arn(env.account, env.partition, "autoscaling")
+      or launchers.role_arn(env.account, env.partition, "autoscaling")
     ctx.log(string.format("group %s in account %s launches as %s", a.asg_name, env.account, env.role_arn))
 
     local activities = recent_activities(env, a.activities, f)
@@ -579,7 +582,7 @@ found, or launches fail and something could not be checked; 2: bad input (unknow
     else
       status = "healthy"
       verdict = string.format("nothing stops group %s launching with role %s", a.asg_name,
-                              kmsaccess.role_name(env.role_arn))
+                              launchers.role_name(env.role_arn))
       if latest and latest.kind then
         verdict = verdict .. string.format(" (the failure recorded at %s does not apply any more: Auto " ..
           "Scaling's next attempt should succeed; a new grant can take a few minutes)", tostring(latest.start))
@@ -622,7 +625,7 @@ found, or launches fail and something could not be checked; 2: bad input (unknow
     end
     ctx.result({
       group = a.asg_name, account = env.account, status = status, healthy = status == "healthy", verdict = verdict,
-      role = { arn = env.role_arn, name = kmsaccess.role_name(env.role_arn), exists = role_exists },
+      role = { arn = env.role_arn, name = launchers.role_name(env.role_arn), exists = role_exists },
       launch = launch, activities = activity_list, keys = key_results, problems = problems,
       unchecked = list(f.unchecked), notes = list(f.notes), fix = list(fixes), organization_id = env.org_id,
     }, { text = { group = a.asg_name, status = status, fix = fixes } })

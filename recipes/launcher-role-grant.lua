@@ -1,6 +1,8 @@
 -- launcher-role-grant: the cross-account KMS fix for any launcher's service-linked role (fleets, spot, ASG).
 local crossaccount = require "luaws.domain.crossaccount"
-local kmsaccess = require "luaws.domain.kmsaccess"
+local keypolicy = require "luaws.domain.keypolicy"
+local kms_grants = require "luaws.domain.grants"
+local launchers = require "luaws.domain.launchers"
 
 local LAUNCHER_NAMES = { "autoscaling", "ec2-fleet", "spot-fleet", "spot" }
 
@@ -65,7 +67,7 @@ no other luaws grant to that account (another launcher's) still needs them.]],
     if a.role_suffix and a.launcher ~= "autoscaling" then
       error(crossaccount.usage("--role-suffix: only Auto Scaling's service-linked role takes a custom suffix"), 0)
     end
-    local operations, why = kmsaccess.parse_operations(a.operations)
+    local operations, why = kms_grants.parse_operations(a.operations)
     if not operations then error(crossaccount.usage("--operations: " .. why), 0) end
 
     local src = crossaccount.side(ctx, a.source_profile, "source", { "kms", "ec2" })
@@ -79,23 +81,23 @@ no other luaws grant to that account (another launcher's) still needs them.]],
 
     local role
     if a.undo then
-      local found = kmsaccess.find_launcher_role(dst.iam, a.launcher, a.role_suffix)
+      local found = launchers.find_launcher_role(dst.iam, a.launcher, a.role_suffix)
       role = found and { arn = found.Arn, name = found.RoleName, exists = true }
-      if not role then ctx.log("no " .. kmsaccess.launcher_role_name(a.launcher, a.role_suffix) .. " in account " ..
+      if not role then ctx.log("no " .. launchers.launcher_role_name(a.launcher, a.role_suffix) .. " in account " ..
                                dst.account .. ": no grant of it to revoke") end
     else
       role = crossaccount.ensure_role(ctx, dst, a.launcher, a.role_suffix)
       ctx.log((role.exists and "found " or "will create ") .. role.arn)
     end
 
-    local use_sid, grant_sid = kmsaccess.statement_sids(dst.account)
+    local use_sid, grant_sid = keypolicy.statement_sids(dst.account)
     for _, key in ipairs(keys) do
       local grants = crossaccount.list_grants(src.kms, key.arn)
       local policy_spec = {
-        statements = kmsaccess.statements(dst.account, dst.partition),
-        needs = function(doc) return (kmsaccess.policy_needs(doc, dst.account)) end,
+        statements = keypolicy.statements(dst.account, dst.partition),
+        needs = function(doc) return (keypolicy.policy_needs(doc, dst.account)) end,
         note = function(doc)
-          local _, trap = kmsaccess.policy_needs(doc, dst.account)
+          local _, trap = keypolicy.policy_needs(doc, dst.account)
           if #trap > 0 and not a.undo then
             ctx.log(string.format("note: statement %s gives account %s kms:CreateGrant only for AWS resources " ..
               "(the console's default); a direct grant needs an unconditional one, which luaws adds",

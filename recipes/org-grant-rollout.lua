@@ -1,6 +1,8 @@
 -- org-grant-rollout: the Auto Scaling KMS fix for every member account of an organization, concurrently.
 local crossaccount = require "luaws.domain.crossaccount"
-local kmsaccess = require "luaws.domain.kmsaccess"
+local keypolicy = require "luaws.domain.keypolicy"
+local kms_grants = require "luaws.domain.grants"
+local launchers = require "luaws.domain.launchers"
 local member_access = require "luaws.domain.members"
 local policy = require "luaws.domain.policy"
 local progress = require "luaws.recipe.progress"
@@ -149,7 +151,7 @@ grant ID or error. Without --apply it only reads and lists what each account nee
   run = function(ctx)
     local a = ctx.args
     local started = aws.now()
-    local operations, why = kmsaccess.parse_operations(a.operations)
+    local operations, why = kms_grants.parse_operations(a.operations)
     if not operations then error(crossaccount.usage("--operations: " .. why), 0) end
 
     local listed = a.accounts_file and read_accounts_file(a.accounts_file)
@@ -178,7 +180,7 @@ grant ID or error. Without --apply it only reads and lists what each account nee
     end
 
     -- State: which accounts earlier runs finished, for this key, role and operations.
-    local role_name = kmsaccess.launcher_role_name(a.launcher)
+    local role_name = launchers.launcher_role_name(a.launcher)
     local print_id = fingerprint(key.arn, role_name, operations)
     local state_path = a.state_file or statefile.default_path("org-grant-rollout-" .. key.key_id)
     local state, state_err = statefile.load(state_path)
@@ -196,12 +198,12 @@ grant ID or error. Without --apply it only reads and lists what each account nee
     end
 
     -- 1. The key policy, before any member asks for a grant.
-    local org_statement = kmsaccess.org_statement(org_id)
+    local org_statement = keypolicy.org_statement(org_id)
     crossaccount.plan_policy(ctx, owner, key, {
       statements = { org_statement },
-      needs = function(doc) return (kmsaccess.org_policy_needs(doc, org_id)) end,
+      needs = function(doc) return (keypolicy.org_policy_needs(doc, org_id)) end,
       note = function(doc)
-        local _, trap = kmsaccess.org_policy_needs(doc, org_id)
+        local _, trap = keypolicy.org_policy_needs(doc, org_id)
         if #trap > 0 then
           ctx.log(string.format("note: statement %s lets the organization use the key but not kms:CreateGrant, so " ..
             "members' Auto Scaling groups still fail; luaws adds its own statement and leaves that one as it is",
@@ -215,7 +217,7 @@ grant ID or error. Without --apply it only reads and lists what each account nee
     })
 
     -- 2. Each member, a bounded number at a time, every request through the rate limit.
-    local by_grantee = kmsaccess.index_grants(crossaccount.list_grants(owner.kms, key.arn))
+    local by_grantee = kms_grants.index_grants(crossaccount.list_grants(owner.kms, key.arn))
     local rows, pending, earlier = {}, {}, 0
     for _, acct in ipairs(members) do
       local row = { account = acct.id, name = acct.name }

@@ -1,6 +1,7 @@
 -- same-account-asg: lets an Auto Scaling group launch volumes encrypted with its own account's KMS key.
 local crossaccount = require "luaws.domain.crossaccount"
-local kmsaccess = require "luaws.domain.kmsaccess"
+local keypolicy = require "luaws.domain.keypolicy"
+local launchers = require "luaws.domain.launchers"
 
 return {
   description = [[
@@ -60,15 +61,15 @@ statements luaws added.]],
     local role
     local group_role = group and group.ServiceLinkedRoleARN
     if group_role and not a.role_suffix then
-      local found = kmsaccess.find_launcher_role(side.iam, "autoscaling", kmsaccess.role_suffix(group_role))
+      local found = launchers.find_launcher_role(side.iam, "autoscaling", launchers.role_suffix(group_role))
       role = found and { arn = found.Arn, name = found.RoleName, exists = true }
     end
     if not role then
-      local suffix = a.role_suffix or (group_role and kmsaccess.role_suffix(group_role))
+      local suffix = a.role_suffix or (group_role and launchers.role_suffix(group_role))
       if a.undo then
-        local found = kmsaccess.find_launcher_role(side.iam, "autoscaling", suffix)
+        local found = launchers.find_launcher_role(side.iam, "autoscaling", suffix)
         role = { arn = found and found.Arn
-                   or kmsaccess.role_arn(side.account, side.partition, "autoscaling", suffix) }
+                   or launchers.role_arn(side.account, side.partition, "autoscaling", suffix) }
       else
         role = crossaccount.ensure_role(ctx, side, "autoscaling", suffix)
       end
@@ -76,8 +77,8 @@ statements luaws added.]],
 
     for _, key in ipairs(keys) do
       crossaccount.plan_policy(ctx, side, key, {
-        statements = function() return kmsaccess.role_statements(role.arn) end,
-        needs = function(doc) return kmsaccess.role_policy_needs(doc, role.arn) end,
+        statements = function() return keypolicy.role_statements(role.arn) end,
+        needs = function(doc) return keypolicy.role_policy_needs(doc, role.arn) end,
         detail = function(missing)
           return string.format("let %s use the key and attach encrypted volumes (missing: %s)", role.arn,
                                table.concat(missing, ", "))

@@ -3,8 +3,11 @@
 -- The flagship (cross-account-ami-asg) and its variants (same-account-asg, launcher-role-grant,
 -- org-grant-rollout) all plan their changes through these steps, so a fix to one reaches all.
 local arn = require "luaws.core.arn"
+local keypolicy = require "luaws.domain.keypolicy"
+local kms_grants = require "luaws.domain.grants"
+local launch_sources = require "luaws.domain.launch_sources"
+local launchers = require "luaws.domain.launchers"
 local policy = require "luaws.domain.policy"
-local kmsaccess = require "luaws.domain.kmsaccess"
 
 local M = {}
 
@@ -41,10 +44,10 @@ function M.side(ctx, profile, label, services)
   return side
 end
 
---- crossaccount.group_launch(ctx, side, group_name) -> group, launch (kmsaccess.group_launch), or
+--- crossaccount.group_launch(ctx, side, group_name) -> group, launch (launch_sources.group_launch), or
 --- ctx.fail naming the group and account when it does not exist.
 function M.group_launch(ctx, side, group_name)
-  local ok, group, launch = pcall(kmsaccess.group_launch, side.autoscaling, side.ec2, group_name)
+  local ok, group, launch = pcall(launch_sources.group_launch, side.autoscaling, side.ec2, group_name)
   if not ok then
     if has_code(group, { "GroupNotFound" }) then
       ctx.fail(string.format("Auto Scaling group '%s' not found in account %s", group_name, side.account))
@@ -87,7 +90,7 @@ function M.find_keys(ctx, owner, what)
 
   if what.key_id then add(what.key_id, "--key-id") end
   for _, image_id in ipairs(what.image_ids or {}) do
-    local ok, image = pcall(kmsaccess.describe_image, owner.ec2, image_id)
+    local ok, image = pcall(launch_sources.describe_image, owner.ec2, image_id)
     if not ok then
       if has_code(image, { "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable" }) then
         ctx.fail(string.format("AMI %s not found in account %s: %s", image_id, owner.account,
@@ -100,7 +103,7 @@ function M.find_keys(ctx, owner, what)
       ctx.fail(string.format("AMI %s is owned by account %s, not by the %s account %s (only the owner sees " ..
                              "its snapshots' keys)", image_id, image.OwnerId, owner.label, owner.account))
     end
-    for _, k in ipairs(kmsaccess.image_keys(owner.ec2, image)) do
+    for _, k in ipairs(launch_sources.image_keys(owner.ec2, image)) do
       add(k.key, string.format("AMI %s snapshot %s", image_id, table.concat(k.snapshots, ", ")))
     end
   end
@@ -126,7 +129,7 @@ local function settle_seconds() return tonumber(os.getenv("LUAWS_POLICY_SETTLE")
 --- spec = {statements=<list or fn() -> list> (ours, by Sid), needs=fn(doc) -> missing list,
 --- detail=fn(missing) -> string, undo=bool, removable=fn(doc) -> bool|nil, why (undo keeps ours
 --- when false), undo_detail=string, note=fn(doc) (a log line before planning)}. Writes through
---- kmsaccess.write_policy: backup first, merge by Sid, read back, verify, retry on races.
+--- keypolicy.write_policy: backup first, merge by Sid, read back, verify, retry on races.
 function M.plan_policy(ctx, owner, key, spec)
   local function ours()
     return type(spec.statements) == "function" and spec.statements() or spec.statements
@@ -159,14 +162,14 @@ function M.plan_policy(ctx, owner, key, spec)
   return ctx.plan:add {
     action = "kms:PutKeyPolicy", target = key.arn, detail = detail, diff = diff.text,
     apply = function()
-      local written = kmsaccess.write_policy {
+      local written = keypolicy.write_policy {
         kms = owner.kms, key = key.arn, owner = owner.account, transform = transform,
         expect = function(d)
           if spec.undo then
             for _, sid in ipairs(sids) do if policy.find(d, sid) then return false end end
             return true
           end
-          return kmsaccess.includes_all(d, ours())
+          return keypolicy.includes_all(d, ours())
         end,
         backup = function(current)
           local path = ctx.backup("keypolicy-" .. (key.arn:match("key/(.+)$") or "key") .. ".json", current)
@@ -183,14 +186,14 @@ function M.plan_policy(ctx, owner, key, spec)
 end
 
 --- crossaccount.ensure_role(ctx, side, launcher, suffix) -> role {arn=, name=, exists=, created=}.
---- Looks the launcher's service-linked role up in IAM (kmsaccess.find_launcher_role); when it is
+--- Looks the launcher's service-linked role up in IAM (launchers.find_launcher_role); when it is
 --- missing, plans iam:CreateServiceLinkedRole and, when applied, takes the ARN IAM answers.
 function M.ensure_role(ctx, side, launcher, suffix)
-  local found = kmsaccess.find_launcher_role(side.iam, launcher, suffix)
+  local found = launchers.find_launcher_role(side.iam, launcher, suffix)
   if found then return { arn = found.Arn, name = found.RoleName, exists = true } end
-  local service = kmsaccess.LAUNCHERS[launcher].service
-  local role = { arn = kmsaccess.role_arn(side.account, side.partition, launcher, suffix),
-                 name = kmsaccess.launcher_role_name(launcher, suffix), exists = false }
+  local service = launchers.LAUNCHERS[launcher].service
+  local role = { arn = launchers.role_arn(side.account, side.partition, launcher, suffix),
+                 name = launchers.launcher_role_name(launcher, suffix), exists = false }
   ctx.plan:add {
     action = "iam:CreateServiceLinkedRole", target = role.arn,
     detail = string.format("the %s service-linked role does not exist yet in account %s", service, side.account),
@@ -224,7 +227,7 @@ local function grant_visible(spec, grant_id)
   for page in spec.owner.kms:paginate("ListGrants", { KeyId = spec.key.arn, GrantId = grant_id }) do
     for _, g in ipairs(page.Grants or {}) do listed[#listed + 1] = g end
   end
-  if not kmsaccess.find_grant(listed, spec.role.arn, spec.operations) then return false end
+  if not kms_grants.find_grant(listed, spec.role.arn, spec.operations) then return false end
   local retiring = spec.retiring_principal
   if retiring and arn.account_of(retiring) == spec.grantor.account then
     for page in spec.grantor.kms:paginate("ListRetirableGrants", { RetiringPrincipal = retiring }) do
@@ -241,15 +244,15 @@ end
 --- was added, and made when applying) or nil (undo). Plans (or, when applying, makes) the grant.
 --- spec = {owner=<key owner side>, grantor=<side that calls CreateGrant>, key=, role=<{arn=}>,
 --- operations=, retiring_principal=, undo=bool, grants=<the owner's grant list, or nil to list>}.
---- A named grant (kmsaccess.grant_name) makes CreateGrant idempotent; after creating it, the key
+--- A named grant (kms_grants.grant_name) makes CreateGrant idempotent; after creating it, the key
 --- owner (and the retiring principal's account) list it to verify. Undo revokes exactly the grants
 --- of that name to that role.
 function M.plan_grant(ctx, spec)
   local key, role = spec.key, spec.role
   local grants = spec.grants or M.list_grants(spec.owner.kms, key.arn)
-  local name = kmsaccess.grant_name(role.arn)
+  local name = kms_grants.grant_name(role.arn)
   if spec.undo then
-    for _, g in ipairs(kmsaccess.grants_by_name(grants, name, role.arn)) do
+    for _, g in ipairs(kms_grants.grants_by_name(grants, name, role.arn)) do
       ctx.plan:add {
         action = "kms:RevokeGrant", target = key.arn,
         detail = string.format("grant %s (%s) to %s", g.GrantId, name, role.arn),
@@ -258,7 +261,7 @@ function M.plan_grant(ctx, spec)
     end
     return
   end
-  local existing = kmsaccess.find_grant(grants, role.arn, spec.operations)
+  local existing = kms_grants.find_grant(grants, role.arn, spec.operations)
   if existing then
     key.grant_id = existing.GrantId
     return "exists"
