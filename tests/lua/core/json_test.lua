@@ -38,3 +38,5 @@ T.test("normalize marks plain tables; copy keeps marks", function()
   T.eq(getmetatable(n.Empty), json.object_mt)
   T.eq(getmetatable(json.copy(n).Statement), json.array_mt)
 end)
+
+T.done()

@@ -36,3 +36,5 @@ T.test("a role that cannot be assumed fails at once", function()
   T.ok(not ok)
   T.eq(e.code, "AccessDenied")
 end)
+
+T.done()

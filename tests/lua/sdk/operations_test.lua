@@ -39,3 +39,5 @@ T.test("customizations: a service without a module gets an empty, read-only tabl
   T.eq(customizations.for_service("init"), none)
   T.ok(customizations.for_service("kms").idempotent_writes.PutKeyPolicy)
 end)
+
+T.done()
