@@ -3,6 +3,7 @@
 -- The flagship (cross-account-ami-asg) and its variants (same-account-asg, launcher-role-grant,
 -- org-grant-rollout) all plan their changes through these steps, so a fix to one reaches all.
 local arn = require "luaws.core.arn"
+local errors = require "luaws.core.errors"
 local keypolicy = require "luaws.domain.keypolicy"
 local kms_grants = require "luaws.domain.grants"
 local launch_sources = require "luaws.domain.launch_sources"
@@ -10,13 +11,6 @@ local launchers = require "luaws.domain.launchers"
 local policy = require "luaws.domain.policy"
 
 local M = {}
-
-local function has_code(e, codes)
-  if type(e) ~= "table" then return false end
-  for _, c in ipairs(codes) do if e.code == c then return true end end
-  return false
-end
-M.has_code = has_code
 
 local function usage(message)
   return { code = "InvalidArgument", message = message, exit = 2 }
@@ -49,7 +43,7 @@ end
 function M.group_launch(ctx, side, group_name)
   local ok, group, launch = pcall(launch_sources.group_launch, side.autoscaling, side.ec2, group_name)
   if not ok then
-    if has_code(group, { "GroupNotFound" }) then
+    if errors.is(group, "GroupNotFound") then
       ctx.fail(string.format("Auto Scaling group '%s' not found in account %s", group_name, side.account))
     end
     error(group, 0)
@@ -67,7 +61,7 @@ function M.find_keys(ctx, owner, what)
   local function add(key_id, why)
     local ok, described = pcall(function() return owner.kms:DescribeKey { KeyId = key_id }.KeyMetadata end)
     if not ok then
-      if has_code(described, { "NotFoundException", "AccessDeniedException" }) then
+      if errors.is(described, "NotFoundException", "AccessDeniedException") then
         ctx.fail(string.format("KMS key %s (%s) is not visible from account %s: %s", key_id, why, owner.account,
                                described.message or tostring(described)))
       end
@@ -92,7 +86,7 @@ function M.find_keys(ctx, owner, what)
   for _, image_id in ipairs(what.image_ids or {}) do
     local ok, image = pcall(launch_sources.describe_image, owner.ec2, image_id)
     if not ok then
-      if has_code(image, { "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable" }) then
+      if errors.is(image, "InvalidAMIID.NotFound", "InvalidAMIID.Malformed", "InvalidAMIID.Unavailable") then
         ctx.fail(string.format("AMI %s not found in account %s: %s", image_id, owner.account,
                                image.message or tostring(image)))
       end

@@ -1,4 +1,5 @@
 -- launch_sources: what an AMI or an Auto Scaling group launches, its KMS keys, and why a launch failed.
+local errors = require "luaws.core.errors"
 
 
 local M = {}
@@ -52,7 +53,8 @@ function M.group_launch(autoscaling, ec2, group_name)
   local groups = autoscaling:DescribeAutoScalingGroups { AutoScalingGroupNames = { group_name } }.AutoScalingGroups
   local group = groups and groups[1]
   if not group then
-    error({ code = "GroupNotFound", message = "Auto Scaling group '" .. group_name .. "' not found", exit = 1 }, 0)
+    error(errors.new { code = "GroupNotFound", message = "Auto Scaling group '" .. group_name .. "' not found",
+                       exit = 1 }, 0)
   end
   local launch = { key_ids = {} }
   local spec = group.LaunchTemplate
@@ -134,6 +136,87 @@ function M.classify_failure(activity)
     if found then return p.kind, found end
   end
   return nil
+end
+
+-- Error codes that mean "these credentials may not look at that".
+local DENIED_CODES = { "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
+                       "UnauthorizedAccess" }
+
+local function try(client, operation, params)
+  return pcall(function() return client[operation](client, params) end)
+end
+
+-- One line for an AWS error: "Code: message".
+local function why(e)
+  if type(e) == "table" then
+    return (e.code and (e.code .. ": ") or "") .. tostring(e.message or ""):gsub("[\r\n]+", " ")
+  end
+  return tostring(e)
+end
+
+-- A launch template version -> a launch source {source=, image_id=, mappings=, ...}, or nil.
+local function template_source(ec2, spec, f)
+  local version = spec.Version or "$Default"
+  local request = { Versions = { version } }
+  if spec.LaunchTemplateId then request.LaunchTemplateId = spec.LaunchTemplateId
+  else request.LaunchTemplateName = spec.LaunchTemplateName end
+  local name = spec.LaunchTemplateId or spec.LaunchTemplateName
+  local ok, out = try(ec2, "DescribeLaunchTemplateVersions", request)
+  local found = ok and out.LaunchTemplateVersions and out.LaunchTemplateVersions[1]
+  if not found then
+    local reason = ok and "no such version" or why(out)
+    if ok or not errors.is(out, table.unpack(DENIED_CODES)) then
+      f.problem("LaunchTemplateMissing", string.format("launch template %s version %s cannot be read: %s",
+                                                       name, version, reason))
+    else
+      f.cannot("launch template " .. name, out)
+    end
+    return nil
+  end
+  local data = found.LaunchTemplateData or {}
+  local resolved = tostring(found.VersionNumber)
+  local source = string.format("launch template %s (%s) version %s", found.LaunchTemplateId or name,
+                               found.LaunchTemplateName or "?", resolved)
+  if version:sub(1, 1) == "$" then source = source .. " (" .. version .. ")" end
+  return { source = source, image_id = data.ImageId, mappings = data.BlockDeviceMappings,
+           template_id = found.LaunchTemplateId, version = resolved, version_spec = version }
+end
+
+--- launch_sources.group_sources(autoscaling, ec2, group, findings) -> list of {source=, image_id=,
+--- mappings=, template_id=, version=, version_spec=}: every launch template version (mixed-instances
+--- overrides included) or launch configuration the group launches from. findings.problem(code,
+--- message) records what is broken, findings.cannot(what, error) what could not be read.
+function M.group_sources(autoscaling, ec2, group, f)
+  local sources = {}
+  local function add(s) if s then sources[#sources + 1] = s end end
+  if group.LaunchTemplate then
+    add(template_source(ec2, group.LaunchTemplate, f))
+  elseif group.MixedInstancesPolicy and group.MixedInstancesPolicy.LaunchTemplate then
+    local lt = group.MixedInstancesPolicy.LaunchTemplate
+    local seen = {}
+    local specs = { lt.LaunchTemplateSpecification }
+    for _, o in ipairs(lt.Overrides or {}) do specs[#specs + 1] = o.LaunchTemplateSpecification end
+    for _, spec in ipairs(specs) do
+      local id = (spec.LaunchTemplateId or spec.LaunchTemplateName or "") .. "@" .. (spec.Version or "")
+      if not seen[id] then seen[id] = true add(template_source(ec2, spec, f)) end
+    end
+  elseif group.LaunchConfigurationName then
+    local ok, out = try(autoscaling, "DescribeLaunchConfigurations",
+                        { LaunchConfigurationNames = { group.LaunchConfigurationName } })
+    local config = ok and out.LaunchConfigurations and out.LaunchConfigurations[1]
+    if config then
+      add { source = "launch configuration " .. group.LaunchConfigurationName, image_id = config.ImageId,
+            mappings = config.BlockDeviceMappings }
+    elseif ok then
+      f.problem("LaunchConfigurationMissing", "launch configuration " .. group.LaunchConfigurationName ..
+                " does not exist")
+    else
+      f.cannot("launch configuration " .. group.LaunchConfigurationName, out)
+    end
+  else
+    f.cannot("the group's launch template", "the group names neither a launch template nor a configuration")
+  end
+  return sources
 end
 
 return M
