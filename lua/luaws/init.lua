@@ -28,7 +28,7 @@ end
 
 --- aws.commands: the subcommands above the recipe floor that `luaws` hands to the recipe CLI.
 M.commands = {
-  test = function(tokens, globals) return require("luaws.testkit").command(tokens, globals) end,
+  test = function(tokens, globals) return require("luaws.testkit").command(tokens, globals, M) end,
 }
 
 --- aws.debug([on]) -> boolean: reads, or turns on or off, request logging (same as --debug).

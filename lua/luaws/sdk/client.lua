@@ -404,5 +404,5 @@ end
 
 M.Client = Client
 M.metatable = Client_mt
-require("luaws.sdk.credentials").client_factory = M.new
+require("luaws.sdk.credentials.provider").client_factory = M.new
 return M

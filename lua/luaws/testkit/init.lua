@@ -334,7 +334,7 @@ function Cloud:client(service, profile, opts)
   o.endpoint_url = o.endpoint_url or self.url
   o.region = o.region or self.region
   o.max_attempts = o.max_attempts or self.max_attempts
-  return require("luaws").client(service, o)
+  return M.aws().client(service, o)
 end
 
 -- Recipe arguments as `luaws run` tokens: a list is used as it is; a map {name = value} becomes
@@ -388,7 +388,7 @@ function Cloud:run(name, recipe_args, opts)
   local ok, err = pcall(function()
     local r = find_recipe(name)
     report = require("luaws.recipe.cli").execute(r, argument_tokens(recipe_args), globals,
-                                          function(line) log[#log + 1] = line end, require "luaws")
+                                          function(line) log[#log + 1] = line end, M.aws())
   end)
   if not ok then
     local fields = type(err) == "table" and err or { message = tostring(err) }
@@ -520,7 +520,17 @@ end
 --- testkit.command(tokens, globals) -> exit code: the `luaws test FILE|DIR ... [--in-process]`
 --- command. Prints each case, "FILE: N passed, N failed" per file, then the totals as the last
 --- line "N passed, N failed". Exit 0 when every case passed (and at least one ran), 1 otherwise.
-function M.command(tokens, globals)
+--- testkit.aws() -> the `aws` library tests and recipes run with: the one `luaws test` was handed,
+--- else the `aws` global the host gives every script (testkit never requires the facade, which
+--- hands it the test command).
+local handed_aws
+function M.aws()
+  return handed_aws or rawget(_G, "aws") or error("testkit: no aws library (run under luaws)", 2)
+end
+
+--- testkit.command(tokens, globals, aws) -> exit code of `luaws test ...` (aws: the facade).
+function M.command(tokens, globals, aws)
+  handed_aws = aws or handed_aws
   for _, name in ipairs { "profile", "region", "endpoint-url", "apply" } do
     if globals[name] then
       error(usage("--" .. name .. " is not an option of luaws test (a test chooses its own)"), 0)

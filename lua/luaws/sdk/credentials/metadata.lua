@@ -1,7 +1,7 @@
 -- credentials.metadata: container credentials (ECS/EKS) and EC2 instance metadata (IMDSv2),
 -- fetched over luaws.http with botocore's timeouts, attempts and host restrictions.
 local config = require "luaws.sdk.config"
-local credentials = require "luaws.sdk.credentials"
+local credentials = require "luaws.sdk.credentials.provider"
 local cjson = require "cjson.safe"
 
 local M = {}

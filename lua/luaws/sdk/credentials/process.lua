@@ -1,7 +1,7 @@
 -- credentials.process: the profile's credential_process, run and read as JSON Version 1 output.
 -- Its stdout holds secrets, so no error message ever quotes it; stderr is quoted (one line).
 local config = require "luaws.sdk.config"
-local credentials = require "luaws.sdk.credentials"
+local credentials = require "luaws.sdk.credentials.provider"
 local cjson = require "cjson.safe"
 
 local M = {}

@@ -1,7 +1,7 @@
 -- credentials.sts: profile role_arn chains (AssumeRole, with source_profile or credential_source,
 -- external_id, MFA) and web identity (AssumeRoleWithWebIdentity), as botocore resolves them.
 local config = require "luaws.sdk.config"
-local credentials = require "luaws.sdk.credentials"
+local credentials = require "luaws.sdk.credentials.provider"
 
 local M = {}
 
