@@ -1,5 +1,6 @@
 -- org-grant-rollout: the Auto Scaling KMS fix for every member account of an organization, concurrently.
 local crossaccount = require "luaws.domain.crossaccount"
+local fanout = require "luaws.recipe.fanout"
 local keypolicy = require "luaws.domain.keypolicy"
 local kms_grants = require "luaws.domain.grants"
 local launchers = require "luaws.domain.launchers"
@@ -10,41 +11,6 @@ local statefile = require "luaws.recipe.statefile"
 
 local SESSION_NAME = "luaws-org-grant-rollout"
 local STATE_VERSION = 1
-
--- A token bucket on top of aws.sleep: `rate` requests per second on average, bursts of `burst`.
--- Tasks are cooperative, so the bucket needs no lock: a task only yields inside aws.sleep and
--- re-checks the bucket when it wakes.
-local function token_bucket(rate, burst)
-  local tokens, last = burst, aws.now()
-  return {
-    take = function()
-      while true do
-        local now = aws.now()
-        tokens = math.min(burst, tokens + (now - last) * rate)
-        last = now
-        if tokens >= 1 then
-          tokens = tokens - 1
-          return
-        end
-        aws.sleep((1 - tokens) / rate)
-      end
-    end,
-  }
-end
-
--- A client whose every call first takes a token from the bucket (paginate takes one per call).
-local function rate_limited(client, bucket)
-  return setmetatable({}, {
-    __index = function(_, key)
-      local value = client[key]
-      if type(value) ~= "function" then return value end
-      return function(_, ...)
-        bucket.take()
-        return value(client, ...)
-      end
-    end,
-  })
-end
 
 -- Reads account IDs: one per line, the first field of a CSV line, '#' comments and blank lines skipped.
 local function read_accounts_file(path)
@@ -81,19 +47,206 @@ local function list_org_accounts(mgmt)
   return accounts
 end
 
-local function short_error(e)
-  if type(e) == "table" then
-    return (e.code and (e.code .. ": ") or "") .. tostring(e.message or e)
-  end
-  return tostring(e)
-end
-
 -- What a state entry must match to count as done: same key, role and operations.
 local function fingerprint(key_arn, role_name, operations)
   local ops = {}
   for i, op in ipairs(operations) do ops[i] = op end
   table.sort(ops)
   return key_arn .. "|" .. role_name .. "|" .. table.concat(ops, ",")
+end
+
+-- The key, organization, members and state file both directions work from.
+local function open_rollout(ctx, a)
+  local listed = a.accounts_file and read_accounts_file(a.accounts_file)
+  local mgmt = crossaccount.side(ctx, nil, "management", { "organizations", "sts", "kms" })
+  local owner = a.key_profile and crossaccount.side(ctx, a.key_profile, "key owner", { "kms" }) or mgmt
+  local described = owner.kms:DescribeKey { KeyId = a.key_id }.KeyMetadata
+  if described.KeyState ~= "Enabled" and not a.undo then
+    ctx.fail(string.format("KMS key %s is %s; enable it first", described.Arn, tostring(described.KeyState)))
+  end
+  if described.KeyManager == "AWS" then
+    ctx.fail(string.format("%s is an AWS managed key: its policy cannot be changed", described.Arn))
+  end
+  local key = { arn = described.Arn, key_id = described.KeyId }
+  local org_id = a.org_id or mgmt.organizations:DescribeOrganization {}.Organization.Id
+  ctx.log(string.format("organization %s, key %s (account %s), caller account %s", org_id, key.arn, owner.account,
+                        mgmt.account))
+  local r = { mgmt = mgmt, owner = owner, key = key, org_id = org_id, members = {} }
+  for _, acct in ipairs(listed or list_org_accounts(mgmt)) do
+    if acct.id == owner.account then
+      ctx.log("skipping the key owner's own account " .. acct.id .. " (same-account-asg fixes groups there)")
+    else
+      r.members[#r.members + 1] = acct
+    end
+  end
+  r.state_path = a.state_file or statefile.default_path("org-grant-rollout-" .. key.key_id)
+  local state, state_err = statefile.load(r.state_path)
+  if not state then error(crossaccount.usage("--state-file: " .. state_err), 0) end
+  state.accounts = state.accounts or {}
+  if state.key and state.key ~= key.arn then
+    error(crossaccount.usage(string.format("state file %s belongs to a rollout of key %s; give another --state-file",
+                                           r.state_path, state.key)), 0)
+  end
+  state.version, state.recipe, state.key, state.organization_id = STATE_VERSION, "org-grant-rollout", key.arn, org_id
+  r.state = state
+  function r.save_state()
+    if not ctx.apply then return end
+    local ok, err = statefile.save(r.state_path, state)
+    if not ok then ctx.log("warning: cannot write the state file: " .. tostring(err)) end
+  end
+  r.bucket = fanout.bucket(a.rate, math.max(1, math.min(a.concurrency, a.rate)))
+  r.owner_kms = fanout.limited(owner.kms, r.bucket)
+  return r
+end
+
+-- The rollout: the organization statement, then a grant in every unfinished member.
+local function roll_out(ctx, a, r)
+  local operations, why = kms_grants.parse_operations(a.operations)
+  if not operations then error(crossaccount.usage("--operations: " .. why), 0) end
+  local key, state, owner = r.key, r.state, r.owner
+  local print_id = fingerprint(key.arn, launchers.launcher_role_name(a.launcher), operations)
+
+  -- 1. The key policy, before any member asks for a grant (recorded so --undo can restore it).
+  local org_statement = keypolicy.org_statement(r.org_id)
+  crossaccount.plan_policy(ctx, owner, key, {
+    statements = { org_statement },
+    needs = function(doc) return (keypolicy.org_policy_needs(doc, r.org_id)) end,
+    note = function(doc)
+      local _, trap = keypolicy.org_policy_needs(doc, r.org_id)
+      if #trap > 0 then
+        ctx.log(string.format("note: statement %s lets the organization use the key but not kms:CreateGrant, so " ..
+          "members' Auto Scaling groups still fail; luaws adds its own statement and leaves that one as it is",
+          table.concat(trap, ", ")))
+      end
+    end,
+    detail = function(missing)
+      return string.format("let organization %s use the key and create grants on it (missing: %s)", r.org_id,
+                           table.concat(missing, ", "))
+    end,
+  })
+  if key.written_policy then
+    local earlier = state.policy
+    state.policy = { sid = org_statement.Sid, written = key.written_policy,
+                     original = (earlier and not earlier.undone and earlier.original) or key.original_policy }
+    r.save_state()
+  end
+
+  -- 2. Each member, a bounded number at a time, every request through the rate limit.
+  local by_grantee = kms_grants.index_grants(crossaccount.list_grants(owner.kms, key.arn))
+  local rows, pending = {}, {}
+  for _, acct in ipairs(r.members) do
+    local row = { account = acct.id, name = acct.name }
+    rows[#rows + 1] = row
+    local done = state.accounts[acct.id]
+    if done and not a.recheck and done.fingerprint == print_id and done.status == "done" then
+      row.status, row.grant_id, row.role_arn = "done-earlier", done.grant_id, done.role_arn
+    elseif a.max_accounts and #pending >= a.max_accounts then
+      row.status = "not-reached"
+    else
+      pending[#pending + 1] = row
+    end
+  end
+  ctx.log(string.format("%d member accounts: %d to check now, %d finished earlier (state file %s)", #r.members,
+                        #pending, #rows - #pending, r.state_path))
+  local sts = fanout.limited(r.mgmt.sts, r.bucket)
+  local function handle(row)
+    local role_arn = string.format("arn:%s:iam::%s:role/%s", r.mgmt.partition, row.account, a.role_name)
+    local provider = member_access.assume(sts, role_arn, SESSION_NAME)
+    local member = { account = row.account, partition = r.mgmt.partition, label = "member",
+                     iam = fanout.limited(ctx.client("iam", { credentials = provider }), r.bucket),
+                     kms = fanout.limited(ctx.client("kms", { credentials = provider }), r.bucket) }
+    local planned = {}
+    local role = crossaccount.ensure_role(ctx, member, a.launcher)
+    if role.created or not role.exists then planned[#planned + 1] = "iam:CreateServiceLinkedRole" end
+    local member_key = { arn = key.arn }
+    local grant = crossaccount.plan_grant(ctx, {
+      owner = { kms = r.owner_kms, account = owner.account }, grantor = member, key = member_key, role = role,
+      operations = operations, grants = by_grantee[role.arn] or {} })
+    if grant == "planned" then planned[#planned + 1] = "kms:CreateGrant" end
+    row.role_arn, row.role_created, row.grant_id = role.arn, role.created or false, member_key.grant_id
+    if #planned == 0 then
+      row.status = "in-place"
+    elseif ctx.apply then
+      row.status = "fixed"
+    else
+      row.status, row.needs = "planned", table.concat(planned, ", ")
+    end
+    if ctx.apply then
+      local earlier = state.accounts[row.account]
+      local created = (grant == "planned") or (earlier ~= nil and earlier.grant_created == true
+                                               and earlier.grant_id == row.grant_id)
+      state.accounts[row.account] = { status = "done", grant_id = row.grant_id, role_arn = row.role_arn,
+                                      grant_created = created, fingerprint = print_id,
+                                      at = os.date("!%Y-%m-%dT%H:%M:%SZ") }
+      r.save_state()
+    end
+  end
+  local bar = progress.bar { total = #pending, label = "accounts" }
+  fanout.run(pending, handle, { concurrency = a.concurrency, on_done = function(row) bar:advance(row.status) end })
+  bar:finish()
+  return rows, operations
+end
+
+-- The undo: revoke every grant the rollout created (by the key owner), then its statement.
+local function undo(ctx, a, r)
+  local key, state = r.key, r.state
+  local rows, pending = {}, {}
+  local accounts = {}
+  for id in pairs(state.accounts) do accounts[#accounts + 1] = id end
+  table.sort(accounts)
+  for _, id in ipairs(accounts) do
+    local entry = state.accounts[id]
+    local row = { account = id, name = "", grant_id = entry.grant_id, role_arn = entry.role_arn }
+    if not entry.grant_created then
+      row.status = "not-ours"
+    elseif entry.status == "undone" then
+      row.status = "undone-earlier"
+    elseif a.max_accounts and #pending >= a.max_accounts then
+      row.status = "not-reached"
+    else
+      pending[#pending + 1] = row
+    end
+    rows[#rows + 1] = row
+  end
+  if #accounts == 0 and not state.policy then
+    ctx.log("nothing to undo: state file " .. r.state_path .. " records no rollout of this key")
+  end
+  local live = {}
+  for _, g in ipairs(crossaccount.list_grants(r.owner.kms, key.arn)) do live[g.GrantId] = g end
+  local function handle(row)
+    local g = live[row.grant_id]
+    if g and g.GranteePrincipal == row.role_arn then
+      ctx.plan:add {
+        action = "kms:RevokeGrant", target = key.arn,
+        detail = string.format("account %s: grant %s to %s", row.account, row.grant_id, row.role_arn),
+        apply = function() r.owner_kms:RevokeGrant { KeyId = key.arn, GrantId = row.grant_id } end,
+      }
+      row.status = ctx.apply and "revoked" or "planned"
+    else
+      row.status = "already-gone"
+    end
+    if ctx.apply then
+      state.accounts[row.account].status = "undone"
+      r.save_state()
+    end
+  end
+  local bar = progress.bar { total = #pending, label = "accounts" }
+  fanout.run(pending, handle, { concurrency = a.concurrency, on_done = function(row) bar:advance(row.status) end })
+  bar:finish()
+  local grants_left = false
+  for _, row in ipairs(rows) do
+    if row.status == "failed" or row.status == "not-reached" then grants_left = true end
+  end
+  local p = state.policy
+  if p and not p.undone and not grants_left then
+    crossaccount.plan_restore_policy(ctx, r.owner, key,
+                                     { original = p.original, written = p.written, sids = { p.sid } })
+    if ctx.apply then
+      p.undone = true
+      r.save_state()
+    end
+  end
+  return rows
 end
 
 return {
@@ -116,7 +269,13 @@ and every request waits for a token of a --rate requests/second bucket. On a ter
 bar shows on stderr. A state file (--state-file, default ~/.local/state/luaws/) records each
 finished account, written atomically and owner-only, so a rerun (after a failure, Ctrl-C, or a
 --max-accounts canary) skips them; --recheck ignores it. The end is a table: account, status,
-grant ID or error. Without --apply it only reads and lists what each account needs.]],
+grant ID or error. Without --apply it only reads and lists what each account needs.
+
+--undo takes back exactly what the rollout recorded in its state file: each grant it created
+(revoked by the key owner, account by account, with the same concurrency, rate and resume), then
+its organization statement: the key policy goes back byte for byte when nobody changed it since,
+else only luaws's statement is removed. Service-linked roles it created stay (groups use them).
+A second --undo finds nothing to do.]],
   categories = { "mutating", "cross-account", "kms", "organizations" },
   args = {
     { name = "key-id", type = "kms_key", required = true,
@@ -138,6 +297,8 @@ grant ID or error. Without --apply it only reads and lists what each account nee
     { name = "state-file", type = "path",
       help = "where finished accounts are recorded (default: under ~/.local/state/luaws)" },
     { name = "recheck", type = "boolean", help = "ignore the state file: check every account again" },
+    { name = "undo", type = "boolean",
+      help = "remove the grants and the key policy statement this rollout added (from its state file)" },
     { name = "max-accounts", type = "integer", min = 1,
       help = "handle at most this many unfinished accounts in this run (a canary); rerun for the rest" },
   },
@@ -147,148 +308,15 @@ grant ID or error. Without --apply it only reads and lists what each account nee
     "--profile security --key-profile images --key-id arn:aws:kms:us-east-1:111122223333:key/... " ..
       "--accounts-file accounts.txt --apply",
     "--profile management --key-id alias/golden-ami --apply --max-accounts 5",
+    "--profile management --key-id alias/golden-ami --undo --apply",
   },
   run = function(ctx)
     local a = ctx.args
     local started = aws.now()
-    local operations, why = kms_grants.parse_operations(a.operations)
-    if not operations then error(crossaccount.usage("--operations: " .. why), 0) end
+    local r = open_rollout(ctx, a)
+    local rows, operations
+    if a.undo then rows = undo(ctx, a, r) else rows, operations = roll_out(ctx, a, r) end
 
-    local listed = a.accounts_file and read_accounts_file(a.accounts_file)
-    local mgmt = crossaccount.side(ctx, nil, "management", { "organizations", "sts", "kms" })
-    local owner = a.key_profile and crossaccount.side(ctx, a.key_profile, "key owner", { "kms" }) or mgmt
-    local described = owner.kms:DescribeKey { KeyId = a.key_id }.KeyMetadata
-    if described.KeyState ~= "Enabled" then
-      ctx.fail(string.format("KMS key %s is %s; enable it first", described.Arn, tostring(described.KeyState)))
-    end
-    if described.KeyManager == "AWS" then
-      ctx.fail(string.format("%s is an AWS managed key: its policy cannot be changed", described.Arn))
-    end
-    local key = { arn = described.Arn, key_id = described.KeyId }
-    local org_id = a.org_id or mgmt.organizations:DescribeOrganization {}.Organization.Id
-    ctx.log(string.format("organization %s, key %s (account %s), caller account %s", org_id, key.arn, owner.account,
-                          mgmt.account))
-
-    local accounts = listed or list_org_accounts(mgmt)
-    local members = {}
-    for _, acct in ipairs(accounts) do
-      if acct.id == owner.account then
-        ctx.log("skipping the key owner's own account " .. acct.id .. " (same-account-asg fixes groups there)")
-      else
-        members[#members + 1] = acct
-      end
-    end
-
-    -- State: which accounts earlier runs finished, for this key, role and operations.
-    local role_name = launchers.launcher_role_name(a.launcher)
-    local print_id = fingerprint(key.arn, role_name, operations)
-    local state_path = a.state_file or statefile.default_path("org-grant-rollout-" .. key.key_id)
-    local state, state_err = statefile.load(state_path)
-    if not state then error(crossaccount.usage("--state-file: " .. state_err), 0) end
-    state.accounts = state.accounts or {}
-    if state.key and state.key ~= key.arn then
-      error(crossaccount.usage(string.format("state file %s belongs to a rollout of key %s; give another --state-file",
-                                             state_path, state.key)), 0)
-    end
-    state.version, state.recipe, state.key, state.organization_id = STATE_VERSION, "org-grant-rollout", key.arn, org_id
-    local function save_state()
-      if not ctx.apply then return end
-      local ok, err = statefile.save(state_path, state)
-      if not ok then ctx.log("warning: cannot write the state file: " .. tostring(err)) end
-    end
-
-    -- 1. The key policy, before any member asks for a grant.
-    local org_statement = keypolicy.org_statement(org_id)
-    crossaccount.plan_policy(ctx, owner, key, {
-      statements = { org_statement },
-      needs = function(doc) return (keypolicy.org_policy_needs(doc, org_id)) end,
-      note = function(doc)
-        local _, trap = keypolicy.org_policy_needs(doc, org_id)
-        if #trap > 0 then
-          ctx.log(string.format("note: statement %s lets the organization use the key but not kms:CreateGrant, so " ..
-            "members' Auto Scaling groups still fail; luaws adds its own statement and leaves that one as it is",
-            table.concat(trap, ", ")))
-        end
-      end,
-      detail = function(missing)
-        return string.format("let organization %s use the key and create grants on it (missing: %s)", org_id,
-                             table.concat(missing, ", "))
-      end,
-    })
-
-    -- 2. Each member, a bounded number at a time, every request through the rate limit.
-    local by_grantee = kms_grants.index_grants(crossaccount.list_grants(owner.kms, key.arn))
-    local rows, pending, earlier = {}, {}, 0
-    for _, acct in ipairs(members) do
-      local row = { account = acct.id, name = acct.name }
-      rows[#rows + 1] = row
-      local done = state.accounts[acct.id]
-      if done and not a.recheck and done.fingerprint == print_id and done.status == "done" then
-        row.status, row.grant_id, row.role_arn = "done-earlier", done.grant_id, done.role_arn
-        earlier = earlier + 1
-      elseif a.max_accounts and #pending >= a.max_accounts then
-        row.status = "not-reached"
-      else
-        pending[#pending + 1] = row
-      end
-    end
-    ctx.log(string.format("%d member accounts: %d to check now, %d finished earlier (state file %s)", #members,
-                          #pending, earlier, state_path))
-
-    local bucket = token_bucket(a.rate, math.max(1, math.min(a.concurrency, a.rate)))
-    local sts = rate_limited(mgmt.sts, bucket)
-    local owner_kms = rate_limited(owner.kms, bucket)
-    local bar = progress.bar { total = #pending, label = "accounts" }
-
-    local function handle(row)
-      local role_arn = string.format("arn:%s:iam::%s:role/%s", mgmt.partition, row.account, a.role_name)
-      local provider = member_access.assume(sts, role_arn, SESSION_NAME)
-      local member = { account = row.account, partition = mgmt.partition, label = "member",
-                       iam = rate_limited(ctx.client("iam", { credentials = provider }), bucket),
-                       kms = rate_limited(ctx.client("kms", { credentials = provider }), bucket) }
-      local planned = {}
-      local role = crossaccount.ensure_role(ctx, member, a.launcher)
-      if role.created or not role.exists then planned[#planned + 1] = "iam:CreateServiceLinkedRole" end
-      local member_key = { arn = key.arn }
-      local grant = crossaccount.plan_grant(ctx, {
-        owner = { kms = owner_kms, account = owner.account }, grantor = member, key = member_key, role = role,
-        operations = operations, grants = by_grantee[role.arn] or {} })
-      if grant == "planned" then planned[#planned + 1] = "kms:CreateGrant" end
-      row.role_arn, row.role_created, row.grant_id = role.arn, role.created or false, member_key.grant_id
-      if #planned == 0 then
-        row.status = "in-place"
-      elseif ctx.apply then
-        row.status = "fixed"
-      else
-        row.status, row.needs = "planned", table.concat(planned, ", ")
-      end
-      if ctx.apply then
-        state.accounts[row.account] = { status = "done", grant_id = row.grant_id, role_arn = row.role_arn,
-                                        fingerprint = print_id, at = os.date("!%Y-%m-%dT%H:%M:%SZ") }
-        save_state()
-      end
-    end
-
-    local previous_limit = aws.set_max_in_flight(a.concurrency)
-    local next_index = 0
-    local function worker()
-      while true do
-        next_index = next_index + 1
-        local row = pending[next_index]
-        if not row then return end
-        local ok, e = pcall(handle, row)
-        if not ok then row.status, row.error = "failed", short_error(e) end
-        bar:advance(row.status)
-      end
-    end
-    local workers = {}
-    for i = 1, math.min(a.concurrency, #pending) do workers[i] = worker end
-    local _, crashed = aws.parallel(workers)
-    aws.set_max_in_flight(previous_limit)
-    bar:finish()
-    for _, e in pairs(crashed or {}) do error(e, 0) end
-
-    -- 3. The summary.
     local counts, failed = {}, 0
     for _, row in ipairs(rows) do
       counts[row.status] = (counts[row.status] or 0) + 1
@@ -304,15 +332,15 @@ grant ID or error. Without --apply it only reads and lists what each account nee
                       role_arn = row.role_arn, role_created = row.role_created, needs = row.needs, error = row.error }
     end
     ctx.result({
-      key = key.arn, key_owner = owner.account, organization_id = org_id, launcher = a.launcher,
-      role_name = a.role_name, operations = operations, state_file = state_path, accounts = out_rows,
-      counts = counts, concurrency = a.concurrency, rate = a.rate,
+      key = r.key.arn, key_owner = r.owner.account, organization_id = r.org_id, launcher = a.launcher,
+      role_name = a.role_name, operations = operations, state_file = r.state_path, accounts = out_rows,
+      counts = counts, concurrency = a.concurrency, rate = a.rate, undo = a.undo or false,
       http = { requests = stats.requests, max_in_flight_seen = stats.max_in_flight_seen,
                max_in_flight = a.concurrency },
       seconds = math.floor((aws.now() - started) * 1000 + 0.5) / 1000,
     }, { text = false })
     if failed > 0 then
-      ctx.fail(string.format("%d of %d member accounts failed (see the table); rerun to retry them", failed, #members))
+      ctx.fail(string.format("%d of %d member accounts failed (see the table); rerun to retry them", failed, #rows))
     end
   end,
 }

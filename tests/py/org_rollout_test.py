@@ -66,6 +66,7 @@ MAIN = seed_org("main", "300000000000", 310000000000, members=55, groups=3)
 RESUME = seed_org("resume", "400000000000", 410000000000, members=50, asg_role="all")
 SMALL = seed_org("small", "500000000000", 510000000000, members=6, no_access_role=[4],
                  org_statement_without_grant=True)
+UNDO = seed_org("undo", "600000000000", 610000000000, members=3)
 env = write_profiles()
 originals = {p: testkit.key_policy(cloud.client("kms", p), orgs[p]["key_arn"]) for p in orgs}
 cloud.set_auth(0)
@@ -345,6 +346,61 @@ def _():
     assert run.code == 2 and "--concurrency" in run.err, run
     run = Run("small", "--state-file", state_file("main"))
     assert run.code == 2 and "state file" in run.err, run
+
+
+
+# --- undo: three members, byte for byte, resumable, idempotent ----------------------------------
+def policy_text(profile):
+    return cloud.client("kms", profile).get_key_policy(KeyId=orgs[profile]["key_arn"],
+                                                       PolicyName="default")["Policy"]
+
+
+def luaws_grants(profile):
+    return [g for grants in grants_by_grantee(profile).values() for g in grants
+            if g.get("Name", "").startswith("luaws-")]
+
+
+UNDO_STATE = state_file("undo")
+UNDO_ORIGINAL = policy_text("undo")
+
+
+@checks.case("undo: after a rollout over three members, --undo plans one revoke per member and the policy")
+def _():
+    run = Run("undo", "--apply", "--state-file", UNDO_STATE)
+    assert run.code == 0, run
+    assert len(luaws_grants("undo")) == 3, luaws_grants("undo")
+    assert policy_text("undo") != UNDO_ORIGINAL
+    plan = Run("undo", "--undo", "--state-file", UNDO_STATE)
+    assert plan.code == 0, plan
+    assert len(plan.actions("kms:RevokeGrant")) == 3, plan
+    assert [s["detail"] for s in plan.actions("kms:PutKeyPolicy")] == \
+        ["restore the key policy luaws found, byte for byte"], plan
+    assert len(luaws_grants("undo")) == 3, "planning changed nothing"
+
+
+@checks.case("undo: interrupted after one member (canary), a rerun revokes the rest and restores the policy")
+def _():
+    first = Run("undo", "--undo", "--apply", "--state-file", UNDO_STATE, "--max-accounts", "1")
+    assert first.code == 0, first
+    assert sorted(first.statuses().values()) == ["not-reached", "not-reached", "revoked"], first.statuses()
+    assert first.actions("kms:PutKeyPolicy") == [], "the policy waits until every grant is gone"
+    assert len(luaws_grants("undo")) == 2
+    state = json.load(open(UNDO_STATE, encoding="utf-8"))
+    assert sorted(e["status"] for e in state["accounts"].values()) == ["done", "done", "undone"], state
+    rest = Run("undo", "--undo", "--apply", "--state-file", UNDO_STATE)
+    assert rest.code == 0, rest
+    assert sorted(rest.statuses().values()) == ["revoked", "revoked", "undone-earlier"], rest.statuses()
+    assert luaws_grants("undo") == [], luaws_grants("undo")
+    assert policy_text("undo") == UNDO_ORIGINAL, "key policy restored byte for byte"
+
+
+@checks.case("undo: a second undo is a no-op")
+def _():
+    again = Run("undo", "--undo", "--apply", "--state-file", UNDO_STATE)
+    assert again.code == 0, again
+    assert again.report["plan"] == [], again
+    assert set(again.statuses().values()) == {"undone-earlier"}, again.statuses()
+    assert policy_text("undo") == UNDO_ORIGINAL
 
 
 cloud.stop()

@@ -166,15 +166,57 @@ function M.plan_policy(ctx, owner, key, spec)
           return keypolicy.includes_all(d, ours())
         end,
         backup = function(current)
+          key.original_policy = key.original_policy or current
           local path = ctx.backup("keypolicy-" .. (key.arn:match("key/(.+)$") or "key") .. ".json", current)
           ctx.log("backed up the key policy of " .. key.arn .. " to " .. path)
           return path
         end,
         sleep = require("luaws.http").sleep, now = require("luaws.http").now, settle = settle_seconds(),
       }
-      key.backup = written.backup
+      key.backup, key.written_policy = written.backup, written.policy
       ctx.log(string.format("key policy of %s written and verified%s", key.arn,
                             written.rounds > 1 and (" after " .. written.rounds .. " rounds") or ""))
+    end,
+  }
+end
+
+--- crossaccount.plan_restore_policy(ctx, owner, key, spec) -> the planned step, or nil when there is
+--- nothing to undo. spec = {original=<policy text before luaws wrote>, written=<text luaws left>,
+--- sids={luaws's Sids}}. When the live policy is still exactly what luaws wrote, the original text
+--- goes back byte for byte (backed up first, read back and compared); when somebody changed it
+--- since, only luaws's statements are removed (their change is kept) and the log says so.
+function M.plan_restore_policy(ctx, owner, key, spec)
+  local live = owner.kms:GetKeyPolicy { KeyId = key.arn, PolicyName = "default" }.Policy
+  if live == spec.original then return nil end
+  local ours_present = false
+  for _, sid in ipairs(spec.sids) do
+    if policy.find(policy.decode(live), sid) then ours_present = true end
+  end
+  if not ours_present then return nil end
+  if live ~= spec.written then
+    ctx.log(string.format("the key policy of %s changed after luaws wrote it: removing luaws's statements %s " ..
+                          "and keeping the rest", key.arn, table.concat(spec.sids, ", ")))
+    local statements = {}
+    for i, sid in ipairs(spec.sids) do statements[i] = { Sid = sid } end
+    return M.plan_policy(ctx, owner, key, { statements = statements, undo = true,
+      undo_detail = "remove luaws's statements " .. table.concat(spec.sids, ", ") })
+  end
+  local diff = policy.diff(policy.decode(live), policy.decode(spec.original))
+  return ctx.plan:add {
+    action = "kms:PutKeyPolicy", target = key.arn, diff = diff.text,
+    detail = "restore the key policy luaws found, byte for byte",
+    apply = function()
+      local path = ctx.backup("keypolicy-" .. (key.arn:match("key/(.+)$") or "key") .. ".json", live)
+      ctx.log("backed up the key policy of " .. key.arn .. " to " .. path)
+      local ok, why = policy.check_owner_admin(policy.decode(live), policy.decode(spec.original), owner.account)
+      if not ok then error(errors.new { code = "OwnerLockout", message = why, exit = 1 }, 0) end
+      owner.kms:PutKeyPolicy { KeyId = key.arn, PolicyName = "default", Policy = spec.original }
+      local back = owner.kms:GetKeyPolicy { KeyId = key.arn, PolicyName = "default" }.Policy
+      if back ~= spec.original then
+        error(errors.new { code = "PolicyNotRestored", exit = 1, message = string.format(
+          "the key policy of %s read back differs from the one restored (backup: %s)", key.arn, path) }, 0)
+      end
+      ctx.log("key policy of " .. key.arn .. " restored and verified byte for byte")
     end,
   }
 end
