@@ -56,8 +56,9 @@ def luaws_rates(luaws, seconds):
 
 def build_raw(tmp):
     exe = os.path.join(tmp, "raw_sign")
-    subprocess.run(["cc", "-O2", "-iquote", os.path.join(ROOT, "src"), "-o", exe,
-                    os.path.join(HERE, "raw_sign.c"), os.path.join(ROOT, "src", "sigv4.c"), "-lcrypto"],
+    mech = os.path.join(ROOT, "src", "mech")
+    signer = sorted(os.path.join(mech, f) for f in os.listdir(mech) if f.startswith("sigv4") and f.endswith(".c"))
+    subprocess.run(["cc", "-O2", "-iquote", mech, "-o", exe, os.path.join(HERE, "raw_sign.c"), *signer, "-lcrypto"],
                    check=True)
     return exe
 
