@@ -8,6 +8,7 @@
 
 #include "modules.h"
 #include "sigv4.h"
+#include "url.h"
 
 #define SIGNER_METATABLE "luaws.Signer"
 #define ERROR_METATABLE "luaws.Error" /* shared with luaws.core.errors */
@@ -18,15 +19,6 @@ typedef struct signer_box {
 } signer_box;
 
 /* The parts of an http(s) URL the signer needs. */
-typedef struct parsed_url {
-  const char *path;    /* up to '?' or '#' */
-  size_t path_len;
-  const char *query;   /* after '?', up to '#'; NULL when there is no '?' */
-  size_t query_len;
-  size_t base_len;     /* length of the URL before any '#' */
-  char host[300];      /* lowercase host, with ":port" when not the scheme's default */
-  size_t host_len;
-} parsed_url;
 
 /* Option and result field names, kept as upvalues 2.. of sign so each lookup is a raw table
  * access instead of interning a C string every call. */
@@ -113,94 +105,6 @@ static bool bool_field(lua_State *L, enum field f, bool fallback) {
     bad_field(L, FIELD_NAMES[f], "must be a boolean");
   lua_pop(L, 1);
   return v;
-}
-
-static bool ascii_ieq(const char *a, size_t n, const char *lower) {
-  if (strlen(lower) != n)
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z')
-      c = (char)(c + 32);
-    if (c != lower[i])
-      return false;
-  }
-  return true;
-}
-
-/* Splits an http(s) URL; raises naming `url` when it is not one. */
-static void parse_url(lua_State *L, const char *url, size_t len, parsed_url *u) {
-  const char *sep = strstr(url, "://");
-  if (sep == NULL || !(ascii_ieq(url, (size_t)(sep - url), "https") ||
-                       ascii_ieq(url, (size_t)(sep - url), "http")))
-    bad_field(L, "url", "must be an http:// or https:// URL");
-  bool https = (sep - url) == 5;
-  const char *authority = sep + 3, *end = url + len;
-  const char *p = authority;
-  while (p < end && *p != '/' && *p != '?' && *p != '#')
-    p++;
-  const char *auth_end = p;
-  const char *at = NULL;
-  for (const char *q = authority; q < auth_end; q++)
-    if (*q == '@')
-      at = q;
-  const char *host = at ? at + 1 : authority;
-  const char *host_end = auth_end, *port = NULL;
-  if (host < auth_end && *host == '[') {
-    const char *close = memchr(host, ']', (size_t)(auth_end - host));
-    if (close == NULL)
-      bad_field(L, "url", "has an unclosed IPv6 bracket");
-    host_end = close + 1;
-    if (host_end < auth_end && *host_end == ':')
-      port = host_end + 1;
-    else if (host_end != auth_end)
-      bad_field(L, "url", "has a malformed host");
-  } else {
-    const char *colon = memchr(host, ':', (size_t)(auth_end - host));
-    if (colon) {
-      host_end = colon;
-      port = colon + 1;
-    }
-  }
-  size_t host_len = (size_t)(host_end - host);
-  if (host_len == 0)
-    bad_field(L, "url", "has no host");
-  for (size_t i = 0; i < host_len; i++)
-    if ((unsigned char)host[i] <= ' ' || host[i] == 0x7f)
-      bad_field(L, "url", "has a space or control character in its host");
-  size_t port_len = port ? (size_t)(auth_end - port) : 0;
-  for (size_t i = 0; i < port_len; i++)
-    if (port[i] < '0' || port[i] > '9')
-      bad_field(L, "url", "has a malformed port");
-  bool default_port = port_len == 0 || (https && port_len == 3 && memcmp(port, "443", 3) == 0) ||
-                      (!https && port_len == 2 && memcmp(port, "80", 2) == 0);
-  if (host_len + 1 + port_len >= sizeof u->host)
-    bad_field(L, "url", "has a host that is too long");
-  for (size_t i = 0; i < host_len; i++) {
-    char c = host[i];
-    u->host[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-  }
-  u->host_len = host_len;
-  if (!default_port) {
-    u->host[u->host_len++] = ':';
-    memcpy(u->host + u->host_len, port, port_len);
-    u->host_len += port_len;
-  }
-  u->host[u->host_len] = '\0';
-
-  u->path = auth_end;
-  while (p < end && *p != '?' && *p != '#')
-    p++;
-  u->path_len = (size_t)(p - auth_end);
-  u->query = NULL;
-  u->query_len = 0;
-  if (p < end && *p == '?') {
-    u->query = ++p;
-    while (p < end && *p != '#')
-      p++;
-    u->query_len = (size_t)(p - u->query);
-  }
-  u->base_len = (size_t)(p - url);
 }
 
 /* Writes options.time as "YYYYMMDDTHHMMSSZ": nil means now; accepts that form, ISO 8601
@@ -354,7 +258,7 @@ static int sign(lua_State *L) {
   luaws_sigv4_request req = {0};
   luaws_sigv4_header stack_headers[STACK_HEADERS];
   char amz_date[17];
-  parsed_url u;
+  luaws_url u;
 
   req.method = string_field(L, F_METHOD, NULL, false);
   if (req.method == NULL)
@@ -362,7 +266,9 @@ static int sign(lua_State *L) {
   size_t url_len = 0;
   const char *url = string_field(L, F_URL, &url_len, true);
   int url_index = lua_gettop(L);
-  parse_url(L, url, url_len, &u);
+  const char *url_problem = luaws_url_parse(url, url_len, &u);
+  if (url_problem)
+    bad_field(L, "url", url_problem);
   req.path = u.path;
   req.path_len = u.path_len;
   req.query = u.query;
