@@ -6,20 +6,9 @@ local strict = require "luaws.recipe.strict"
 
 local M = {}
 
-local error_mt = { __tostring = function(e) return e.message end, __name = "luaws.RecipeError" }
+local recipe_errors = require "luaws.recipe.errors"
 
--- Errors use luaws.errors (so errors.is works) when it is there; a recipe's own file problems use a
--- plain message, since "recipe foo.lua: missing field 'run'" is clearer without a code in front.
-local function recipe_error(fields, plain)
-  local ok, errors = pcall(require, "luaws.core.errors")
-  if plain then ok = false end
-  if ok and type(errors) == "table" and type(errors.new) == "function" then
-    local e = errors.new(fields)
-    for k, v in pairs(fields) do if e[k] == nil then e[k] = v end end
-    return e
-  end
-  return setmetatable(fields, error_mt)
-end
+local recipe_error = recipe_errors.new
 M.error = recipe_error
 
 -- Metadata fields a recipe may set, with their Lua type and whether they are required.

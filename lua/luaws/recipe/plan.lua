@@ -3,7 +3,7 @@ local json = require "luaws.core.json"
 
 local M = {}
 
-local error_mt = { __tostring = function(e) return e.message end, __name = "luaws.RecipeError" }
+local recipe_errors = require "luaws.recipe.errors"
 
 -- The innermost recipe line on the stack ("recipe foo.lua:12: "), so a refusal points at the call.
 local function recipe_location()
@@ -19,9 +19,8 @@ end
 
 local function refusal(service, operation, why)
   local where = recipe_location()
-  return setmetatable({ code = "ChangeOutsidePlan", service = service, operation = operation,
-                        message = string.format("%s%s:%s changes AWS resources; %s", where, service, operation, why),
-                        retryable = false }, error_mt)
+  return recipe_errors.new({ code = "ChangeOutsidePlan", service = service, operation = operation,
+    message = string.format("%s%s:%s changes AWS resources; %s", where, service, operation, why) }, true)
 end
 
 local Plan = {}
@@ -44,8 +43,8 @@ function Plan:add(step)
     error("plan:add needs a table with an action (a string)", 2)
   end
   if not self.mutating then
-    error(setmetatable({ code = "ReadOnlyRecipe", message = string.format(
-      "recipe %s is not in category 'mutating' and cannot plan changes", self.recipe) }, error_mt), 2)
+    error(recipe_errors.new({ code = "ReadOnlyRecipe", message = string.format(
+      "recipe %s is not in category 'mutating' and cannot plan changes", self.recipe) }, true), 2)
   end
   local diff = step.diff
   if type(diff) == "table" then diff = table.concat(diff, "\n") end
@@ -71,8 +70,8 @@ end
 function Plan:apply(fn)
   if not self.applying then return nil end
   if not self.mutating then
-    error(setmetatable({ code = "ReadOnlyRecipe", message = string.format(
-      "recipe %s is not in category 'mutating' and cannot change anything", self.recipe) }, error_mt), 2)
+    error(recipe_errors.new({ code = "ReadOnlyRecipe", message = string.format(
+      "recipe %s is not in category 'mutating' and cannot change anything", self.recipe) }, true), 2)
   end
   self.writes_open = self.writes_open + 1
   local results = table.pack(pcall(fn))
