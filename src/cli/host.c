@@ -25,6 +25,8 @@ static const luaL_Reg preloaded_modules[] = {
   {"luaws.xml", luaopen_luaws_xml},
   {"luaws.host", luaopen_luaws_host},
   {"luaws.fs", luaopen_luaws_fs},
+  {"luaws.cbor", luaopen_luaws_cbor},
+  {"luaws.eventstream", luaopen_luaws_eventstream},
   {"cjson", luaopen_cjson},
   {"cjson.safe", luaopen_cjson_safe},
   {NULL, NULL},

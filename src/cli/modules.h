@@ -11,6 +11,8 @@ int luaopen_luaws_http(lua_State *L);    /* "luaws.http": curl multi transport, 
 int luaopen_luaws_xml(lua_State *L);     /* "luaws.xml": expat decoder                    */
 int luaopen_luaws_host(lua_State *L);    /* "luaws.host": paths, versions, terminal, env  */
 int luaopen_luaws_fs(lua_State *L);      /* "luaws.fs": private files, listings, modes    */
+int luaopen_luaws_cbor(lua_State *L);    /* "luaws.cbor": CBOR decode, encode, writer     */
+int luaopen_luaws_eventstream(lua_State *L); /* "luaws.eventstream": AWS event-stream frames */
 
 /* From liblua5.4-cjson. */
 int luaopen_cjson(lua_State *L);
