@@ -5,7 +5,11 @@ local M = {}
 
 local SUPPORTED = {
   json = "luaws.sdk.protocol.json", query = "luaws.sdk.protocol.query", ec2 = "luaws.sdk.protocol.ec2",
+  ["smithy-rpc-v2-cbor"] = "luaws.sdk.protocol.smithy-rpc-v2-cbor",
 }
+-- botocore's PRIORITY_ORDERED_SUPPORTED_PROTOCOLS: a model listing several `protocols` speaks the
+-- first of these it lists (CloudWatch lists smithy-rpc-v2-cbor, json, query: botocore sends json).
+local PRIORITY = { "json", "rest-json", "rest-xml", "smithy-rpc-v2-cbor", "query", "ec2" }
 
 local function raise_unsupported(svc, protocol, level)
   errors.raise({ code = "UnsupportedProtocol", service = svc and svc.service_id,
@@ -18,7 +22,15 @@ end
 -- UnsupportedProtocol (rest-json, rest-xml, smithy-rpc-v2-cbor are not implemented yet).
 function M.for_service(svc)
   local candidates = { svc.protocol }
-  for _, p in ipairs(svc.metadata and svc.metadata.protocols or {}) do candidates[#candidates + 1] = p end
+  local listed = svc.metadata and svc.metadata.protocols
+  if type(listed) == "table" and #listed > 0 then
+    local set = {}
+    for _, p in ipairs(listed) do set[p] = true end
+    candidates = {}
+    for _, p in ipairs(PRIORITY) do
+      if set[p] then candidates[#candidates + 1] = p end
+    end
+  end
   for _, p in ipairs(candidates) do
     if SUPPORTED[p] then return require(SUPPORTED[p]) end
   end
