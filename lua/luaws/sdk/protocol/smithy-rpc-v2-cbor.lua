@@ -225,7 +225,7 @@ end
 -- fields=} as botocore's RpcV2CBORParser reads it: the code from __type (else the status),
 -- x-amzn-query-error's code for awsQueryCompatible services, and the modeled members of the
 -- error shape in `fields`.
-function M.parse_error(svc, op, res)
+function M.parse_error(svc, _op, res)
   local body = res.body or ""
   local decoded = body ~= "" and cbor.decode(body) or {}
   local out
