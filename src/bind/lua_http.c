@@ -194,8 +194,90 @@ static int request_finish(lua_State *L, int status, lua_KContext ctx) {
   return n;
 }
 
+/* ---- stream mode ---- */
+
+static bool headers_ready(const luaws_transfer *t) {
+  return t->headers_done;
+}
+
+static bool body_ready(const luaws_transfer *t) {
+  return t->body.len > 0;
+}
+
+/* The body iterator of a streamed response (upvalue 1: the transfer): the next chunk (all
+ * bytes received since the last call), waiting for one when none is there; nil at the end;
+ * raises the TransportError table when the connection fails mid-body. */
+static int stream_next_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  (void)ctx;
+  luaws_transfer *t = luaL_checkudata(L, lua_upvalueindex(1), TRANSFER_MT);
+  if (t->body.len > 0) {
+    lua_pushlstring(L, t->body.data, t->body.len);
+    luaws_transfer_consumed(t);
+    return 1;
+  }
+  if (t->state == LUAWS_TRANSFER_DONE && t->result != CURLE_OK) {
+    push_transport_error(L, t);
+    luaws_transfer_release(t);
+    return lua_error(L);
+  }
+  if (t->state == LUAWS_TRANSFER_DONE || t->state == LUAWS_TRANSFER_DETACHED) {
+    luaws_transfer_release(t);
+    lua_pushnil(L);
+    return 1;
+  }
+  return luaws_sched_wait_stream(L, t, body_ready, 0, stream_next_k);
+}
+
+static int stream_next(lua_State *L) {
+  return stream_next_k(L, LUA_OK, 0);
+}
+
+/* close(): stops a streamed response early (upvalue 1: the transfer); safe more than once. */
+static int stream_close(lua_State *L) {
+  luaws_transfer *t = luaL_checkudata(L, lua_upvalueindex(1), TRANSFER_MT);
+  luaws_transfer_done_fn waiter = t->on_done;
+  void *data = t->on_done_data;
+  luaws_transfer_release(t);
+  if (waiter)
+    waiter(t, data);  /* a task waiting on this stream wakes and sees the end */
+  return 0;
+}
+
+/* Continuation of request{stream=true}: the response head has arrived (or the transfer ended). */
+static int stream_start(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  (void)ctx;
+  luaws_transfer *t = luaL_checkudata(L, SLOT_TRANSFER, TRANSFER_MT);
+  if (t->state == LUAWS_TRANSFER_DETACHED)
+    return luaL_error(L, "luaws.http: the transport was closed during the request");
+  if (t->state == LUAWS_TRANSFER_DONE && t->result != CURLE_OK) {
+    int n = push_transport_error(L, t);
+    luaws_transfer_release(t);
+    return n;
+  }
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, t->status);
+  lua_setfield(L, -2, "status");
+  push_response_headers(L, t);
+  lua_setfield(L, -2, "headers");
+  lua_pushvalue(L, SLOT_TRANSFER);
+  lua_pushcclosure(L, stream_next, 1);
+  lua_setfield(L, -2, "body");
+  lua_pushvalue(L, SLOT_TRANSFER);
+  lua_pushcclosure(L, stream_close, 1);
+  lua_setfield(L, -2, "close");
+  return 1;
+}
+
 /* request{method=, url=, headers=, body=, timeout=, connect_timeout=, max_body=}
  *   -> {status=, headers=, body=, elapsed=} | nil, TransportError
+ * request{..., stream=true, buffer=bytes}
+ *   -> {status=, headers=, body=<iterator of chunks>, close=<function>} | nil, TransportError
+ *   as soon as the response head arrives; body() yields (or blocks) until bytes arrive, returns
+ *   nil at the end and raises a TransportError table if the connection fails midway. At most
+ *   `buffer` bytes (default 1 MiB) wait for the reader: curl pauses the download beyond that.
+ *   A stream has no overall timeout unless `timeout` is given.
  * Yields inside a task that can yield; blocks (driving other tasks) everywhere else. */
 static int http_request(lua_State *L) {
   luaL_checktype(L, ARG_SPEC, LUA_TTABLE);
@@ -203,11 +285,16 @@ static int http_request(lua_State *L) {
   luaws_sched *s = luaws_sched_get(L);
   luaws_request req = {0};
 
-  luaws_transfer *t = lua_newuserdatauv(L, sizeof *t, 2);  /* SLOT_TRANSFER */
+  lua_getfield(L, ARG_SPEC, "stream");
+  req.stream = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+
+  luaws_transfer *t = lua_newuserdatauv(L, sizeof *t, 3);  /* SLOT_TRANSFER */
   memset(t, 0, sizeof *t);
   t->state = LUAWS_TRANSFER_DETACHED;  /* nothing to release until init */
   luaL_setmetatable(L, TRANSFER_MT);
-  lua_toclose(L, SLOT_TRANSFER);  /* released on return, error or interrupt */
+  if (!req.stream)
+    lua_toclose(L, SLOT_TRANSFER);  /* released on return, error or interrupt; a stream at GC */
 
   const char **lines = header_lines(L);  /* SLOT_LINES, then the pointer array */
   lua_setiuservalue(L, SLOT_TRANSFER, 1);
@@ -227,9 +314,15 @@ static int http_request(lua_State *L) {
   if (lua_getfield(L, ARG_SPEC, "body") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING)
       return luaL_error(L, "bad argument #1 to 'request' (body must be a string)");
-    req.body = lua_tolstring(L, -1, &req.body_len);  /* anchored at this slot until return */
+    req.body = lua_tolstring(L, -1, &req.body_len);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, SLOT_TRANSFER, 3);  /* anchored as long as the transfer */
   }
-  req.timeout_ms = opt_milliseconds(L, "timeout", 60);
+  req.timeout_ms = opt_milliseconds(L, "timeout", req.stream ? 0 : 60);
+  lua_getfield(L, ARG_SPEC, "buffer");
+  lua_Integer buffer = luaL_optinteger(L, -1, 0);
+  req.stream_buffer = buffer > 0 ? (size_t)buffer : 0;
+  lua_pop(L, 1);
   req.connect_timeout_ms = opt_milliseconds(L, "connect_timeout", 10);
   lua_getfield(L, ARG_SPEC, "max_body");
   lua_Integer max_body = luaL_optinteger(L, -1, 0);
@@ -245,6 +338,8 @@ static int http_request(lua_State *L) {
     t->state = LUAWS_TRANSFER_DONE;
     return request_finish(L, LUA_OK, 0);
   }
+  if (req.stream)
+    return luaws_sched_wait_stream(L, t, headers_ready, 0, stream_start);
   return luaws_sched_wait_transfer(L, t, 0, request_finish);
 }
 

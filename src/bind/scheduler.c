@@ -399,6 +399,51 @@ int luaws_sched_wait_transfer(lua_State *L, luaws_transfer *tr, lua_KContext ctx
   return k(L, LUA_OK, ctx);
 }
 
+/* One-shot wake-up of a task waiting for a stream: forgets the waiter, then readies it. */
+static void stream_wake(luaws_transfer *tr, void *data) {
+  task *t = data;
+  tr->on_done = NULL;
+  tr->on_progress = NULL;
+  tr->on_done_data = NULL;
+  if (t && t->state == TASK_WAITING && t->wait == WAIT_TRANSFER)
+    make_ready(t->sched, t);
+}
+
+typedef struct stream_wait {
+  luaws_transfer *t;
+  luaws_stream_ready_fn ready;
+} stream_wait;
+
+static bool stream_ready(void *arg) {
+  stream_wait *w = arg;
+  return transfer_finished(w->t) || w->ready(w->t);
+}
+
+int luaws_sched_wait_stream(lua_State *L, luaws_transfer *tr, luaws_stream_ready_fn ready,
+                            lua_KContext ctx, lua_KFunction k) {
+  luaws_sched *s = luaws_sched_get(L);
+  task *me = current_task(L);
+  bool yield = me != NULL && lua_isyieldable(L);
+  if (tr->state == LUAWS_TRANSFER_NEW)
+    luaws_http_submit(tr, NULL, NULL);
+  stream_wait w = {tr, ready};
+  if (stream_ready(&w))
+    return k(L, LUA_OK, ctx);
+  if (yield) {
+    tr->on_done = stream_wake;
+    tr->on_progress = stream_wake;
+    tr->on_done_data = me;
+    me->state = TASK_WAITING;
+    me->wait = WAIT_TRANSFER;
+    return lua_yieldk(L, 0, ctx, k);
+  }
+  tr->on_done = NULL;
+  tr->on_progress = NULL;
+  tr->on_done_data = NULL;
+  drive(L, s, stream_ready, &w, -1);
+  return k(L, LUA_OK, ctx);
+}
+
 /* ---- Lua functions ---- */
 
 /* spawn(fn, ...) -> task. Queues fn(...) to run as a task. */

@@ -5,6 +5,8 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include <stdbool.h>
+
 #include "http.h"
 
 typedef struct luaws_sched luaws_sched;
@@ -25,6 +27,18 @@ luaws_http *luaws_sched_http(luaws_sched *s);
  * when luaws_http_interrupted is set while blocked (t stays with the caller to release).
  * Use as `return luaws_sched_wait_transfer(L, t, ctx, k);`. */
 int luaws_sched_wait_transfer(lua_State *L, luaws_transfer *t, lua_KContext ctx, lua_KFunction k);
+
+/* Predicate of luaws_sched_wait_stream: whether what the caller waits for is there. */
+typedef bool (*luaws_stream_ready_fn)(const luaws_transfer *t);
+
+/* For stream-mode transfers: submits t when it is new, then waits until ready(t) or t has
+ * finished (DONE or DETACHED), yielding in a task that can yield (other tasks run; Lua later
+ * calls k(L, LUA_YIELD, ctx)) and driving the event loop elsewhere (then returns
+ * k(L, LUA_OK, ctx)). Any task or the main thread may wait, one at a time; the wake-up is
+ * one-shot, so t keeps no pointer to the waiter afterwards. Raises "interrupted" like
+ * luaws_sched_wait_transfer. Use as `return luaws_sched_wait_stream(L, t, ready, ctx, k);`. */
+int luaws_sched_wait_stream(lua_State *L, luaws_transfer *t, luaws_stream_ready_fn ready,
+                            lua_KContext ctx, lua_KFunction k);
 
 /* The Lua functions spawn, wait, parallel, sleep and now (see lua_http.c for the contract),
  * for luaL_setfuncs. */

@@ -133,9 +133,34 @@ bool luaws_http_busy(const luaws_http *h) {
   return h->queued.count > 0 || h->active.count > 0;
 }
 
+static void notify(luaws_transfer *t) {
+  if (t->on_progress)
+    t->on_progress(t, t->on_done_data);
+}
+
+/* Stream mode: keeps at most stream_buffer bytes (or one delivery) for the consumer and pauses
+ * the transfer beyond that; curl delivers the refused bytes again once resumed. */
+static size_t on_stream_body(luaws_transfer *t, char *data, size_t n) {
+  if (!t->headers_done) {
+    t->headers_done = true;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
+  }
+  if (t->body.len > 0 && t->body.len + n > t->stream_buffer) {
+    t->paused = true;
+    notify(t);
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  if (!buffer_add(&t->body, data, n))
+    return 0;
+  notify(t);
+  return n;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   luaws_transfer *t = userdata;
   size_t n = size * nmemb;
+  if (t->stream)
+    return on_stream_body(t, data, n);
   if (t->body.len + n > t->max_body) {
     t->too_large = true;
     return 0;
@@ -154,11 +179,32 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
   luaws_transfer *t = userdata;
   size_t n = size * nmemb;
+  if (t->stream && t->headers_done)
+    return n;  /* trailers of a chunked stream: not part of the head */
   if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
     t->head.len = 0;  /* a new response (after 100 Continue, say): keep only the last */
   if (t->head.len + n > t->max_body)
     return 0;
-  return buffer_add(&t->head, data, n) ? n : 0;
+  if (!buffer_add(&t->head, data, n))
+    return 0;
+  if (t->stream && (n == 2 || n == 1) && (data[0] == '\r' || data[0] == '\n')) {
+    long code = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 200) {  /* the end of the final response's head (1xx heads are followed by more) */
+      t->status = code;
+      t->headers_done = true;
+      notify(t);
+    }
+  }
+  return n;
+}
+
+void luaws_transfer_consumed(luaws_transfer *t) {
+  t->body.len = 0;
+  if (t->paused && t->state == LUAWS_TRANSFER_ACTIVE && t->easy) {
+    t->paused = false;
+    curl_easy_pause(t->easy, CURLPAUSE_CONT);
+  }
 }
 
 static bool has_header(const char *const *headers, const char *name) {
@@ -183,6 +229,8 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
   t->http = h;
   t->state = LUAWS_TRANSFER_NEW;
   t->max_body = req->max_body ? req->max_body : LUAWS_HTTP_DEFAULT_MAX_BODY;
+  t->stream = req->stream;
+  t->stream_buffer = req->stream_buffer ? req->stream_buffer : LUAWS_HTTP_DEFAULT_STREAM_BUFFER;
   t->result = CURLE_OK;
   t->easy = curl_easy_init();
   if (t->easy == NULL) {
@@ -205,7 +253,8 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
   SET(CURLOPT_WRITEDATA, t);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, t);
-  SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body);
+  if (!t->stream)
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body);
   if (req->timeout_ms > 0)
     SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
   if (req->connect_timeout_ms > 0)

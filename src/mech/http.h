@@ -19,6 +19,7 @@ extern volatile sig_atomic_t luaws_http_interrupted;
 /* Default limits. */
 #define LUAWS_HTTP_DEFAULT_MAX_IN_FLIGHT 64
 #define LUAWS_HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
+#define LUAWS_HTTP_DEFAULT_STREAM_BUFFER ((size_t)1 << 20)
 
 typedef struct luaws_http luaws_http;
 typedef struct luaws_transfer luaws_transfer;
@@ -49,7 +50,14 @@ struct luaws_transfer {
   luaws_transfer_state state;
   luaws_transfer_done_fn on_done;
   void *on_done_data;
+  /* Stream mode: also called (with on_done_data) when the final response's headers are complete
+   * and whenever body bytes arrive, from inside luaws_http_pump or luaws_transfer_consumed. */
+  luaws_transfer_done_fn on_progress;
   size_t max_body;
+  bool stream;                       /* the body is handed over while it arrives (see below) */
+  size_t stream_buffer;              /* stream mode: pause the transfer past this many bytes */
+  bool headers_done;                 /* stream mode: status and head of the final response valid */
+  bool paused;                       /* stream mode: curl holds data until the body is consumed */
   /* results */
   CURLcode result;                   /* CURLE_OK when a response arrived */
   bool too_large;                    /* body exceeded max_body */
@@ -69,8 +77,10 @@ typedef struct luaws_request {
   size_t body_len;
   long timeout_ms;                  /* whole transfer; 0 = none */
   long connect_timeout_ms;          /* 0 = curl's default */
-  size_t max_body;                  /* 0 = LUAWS_HTTP_DEFAULT_MAX_BODY */
+  size_t max_body;                  /* 0 = LUAWS_HTTP_DEFAULT_MAX_BODY; stream mode: no limit */
   const char *ca_bundle;            /* PEM file of extra trusted CAs; NULL = system store */
+  bool stream;                      /* hand the body over while it arrives (bounded buffer) */
+  size_t stream_buffer;             /* 0 = LUAWS_HTTP_DEFAULT_STREAM_BUFFER */
 } luaws_request;
 
 typedef struct luaws_http_stats {
@@ -110,6 +120,10 @@ void luaws_http_submit(luaws_transfer *t, luaws_transfer_done_fn on_done, void *
  * their on_done). Waits up to timeout_ms (capped by curl's own timers) for activity only when
  * nothing completed. Returns the number of transfers completed. */
 int luaws_http_pump(luaws_http *h, int timeout_ms);
+
+/* Stream mode: the caller has taken t->body's bytes; empties it and resumes a transfer paused
+ * because the buffer was full (curl may deliver more bytes, and call on_progress, right away). */
+void luaws_transfer_consumed(luaws_transfer *t);
 
 /* Stops t if queued or active (it never completes) and frees everything it holds. Safe on
  * any state, and more than once. */

@@ -33,6 +33,9 @@ RESPONSE fields (all optional):
     linger      seconds to keep the socket open after a `Connection: close` response (the
                 response itself is complete; a good client does not wait for the close)
     keep_alive  false: answer with `Connection: close` and close after the response
+    chunks      [{"hex": "0a0b", "text": "..", "delay": seconds}, ...]: a chunked body sent piece
+                by piece, each after its delay (event streams arriving slowly); with
+                "abort": true the connection is reset after the last piece instead of ending
 
 Control endpoints (never logged, never scripted):
     GET  /_log       JSON list of the requests seen: {method, path, query, headers (names
@@ -164,6 +167,9 @@ class Handler(BaseHTTPRequestHandler):
         headers = spec.get("headers") or {}
         if isinstance(headers, dict):
             headers = list(headers.items())
+        if spec.get("chunks") is not None:
+            self.respond_chunked(spec, headers)
+            return
         linger = spec.get("linger")
         closing = linger is not None or spec.get("keep_alive") is False
         self.send_response_only(int(spec.get("status", 200)))
@@ -186,6 +192,26 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             if linger:
                 time.sleep(float(linger))
+
+    def respond_chunked(self, spec, headers):
+        self.send_response_only(int(spec.get("status", 200)))
+        for name, value in headers:
+            self.send_header(name, str(value))
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        for piece in spec["chunks"]:
+            if piece.get("delay"):
+                time.sleep(float(piece["delay"]))
+            data = bytes.fromhex(piece["hex"]) if "hex" in piece else str(piece.get("text", "")).encode()
+            if data:
+                self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+                self.wfile.flush()
+        if spec.get("abort"):
+            self.reset_connection()
+            return
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     def reset_connection(self):
         """Closes with SO_LINGER 0 so the peer sees a reset, not an orderly end."""
