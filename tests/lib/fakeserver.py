@@ -25,6 +25,7 @@ RESPONSE fields (all optional):
     status      HTTP status (200)
     headers     {"Name": "value"} or [["Name", "value"], ...]; Content-Length is added
     body        text body ("")          body_size  N bytes of "x" instead of body
+    body_hex    a binary body, as hex
     echo        true: the body is the request body
     delay       seconds to wait before answering
     close       true: send the headers and half the body, then reset the connection (RST)
@@ -40,8 +41,8 @@ RESPONSE fields (all optional):
 Control endpoints (never logged, never scripted):
     GET  /_log       JSON list of the requests seen: {method, path, query, headers (names
                      lower-cased, repeats joined with ", "), header_list ([[name, value]] as
-                     sent), body, conn (connection number: equal numbers = reused connection),
-                     time}
+                     sent), body, body_hex (the bytes as hex), conn (connection number: equal
+                     numbers = reused connection), time}
     POST /_reset     clears the log and the position in every list
     POST /_script    replaces the script with the JSON body (and resets)
     POST /_shutdown  exits
@@ -146,7 +147,8 @@ class Handler(BaseHTTPRequestHandler):
             STATE["log"].append({
                 "method": self.command, "path": path, "query": query, "headers": headers,
                 "header_list": [[n, v] for n, v in self.headers.items()],
-                "body": body.decode("utf-8", "replace"), "conn": self.conn_id, "time": time.time(),
+                "body": body.decode("utf-8", "replace"), "body_hex": body.hex(), "conn": self.conn_id,
+                "time": time.time(),
             })
         self.respond(next_response(self.command, path), body)
 
@@ -160,6 +162,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if spec.get("echo"):
             body = request_body
+        elif spec.get("body_hex") is not None:
+            body = bytes.fromhex(spec["body_hex"])
         elif spec.get("body_size") is not None:
             body = b"x" * int(spec["body_size"])
         else:

@@ -226,11 +226,18 @@ local function send_attempt(self, op_name, request, attempt, max_attempts, creds
   if log then log.request(info, secrets_of(creds)) end
   local started = now()
   local res, err = http().request { method = request.method, url = url, headers = to_send,
-    body = request.body, timeout = self.timeout or nil, ca_bundle = request.ca_bundle }
+    body = request.body, timeout = self.timeout or nil, ca_bundle = request.ca_bundle,
+    stream = request.stream or nil }
+  if request.stream and res and (res.status < 200 or res.status >= 300) then
+    local ok, body = pcall(require("luaws.sdk.protocol.eventstream").read_all, res.body)
+    if not ok then return nil, body end  -- the connection failed while reading the error
+    res.body = body
+  end
   if log then
     log.response({ service = self.service_name, operation = op_name, method = request.method,
       url = url, attempt = attempt, elapsed = now() - started, status = res and res.status,
-      headers = res and res.headers, body = res and res.body, error = err }, secrets_of(creds))
+      headers = res and res.headers, body = res and type(res.body) == "string" and res.body or nil,
+      error = err }, secrets_of(creds))
   end
   return res, err
 end
@@ -261,7 +268,9 @@ function Client:call(op_name, params, call_opts)
   local protocol = require("luaws.sdk.protocol").for_service(service)
   local built = protocol.build(service, op, params)
   local request = { method = built.method or "POST", headers = built.headers, body = built.body,
-    url = join_url(self.endpoint.url, built.path, built.query), ca_bundle = self.ca_bundle or nil }
+    url = join_url(self.endpoint.url, built.path, built.query), ca_bundle = self.ca_bundle or nil,
+    -- an event-stream output is read while it arrives (sdk/protocol/eventstream.lua)
+    stream = built.stream or require("luaws.sdk.protocol.eventstream").member(op) ~= nil }
   local max_attempts = call_opts.max_attempts or self.max_attempts
   local state = { max_attempts = max_attempts, quota = self.quota,
     random = M.hooks.random or math.random,

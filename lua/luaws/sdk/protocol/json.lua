@@ -138,25 +138,41 @@ parse = function(shape, v)
   return parse_scalar(shape, v)
 end
 
+--- parse_body(svc, op, res, shape, body) -> the value of `shape` in JSON text `body` ({} when
+-- blank), or raises ResponseParseError. Event-stream payloads use it too.
+function M.parse_body(svc, op, res, shape, body)
+  body = body or ""
+  if not body:match("%S") then return {} end
+  local decoded, err = cjson.decode(body)
+  if decoded == nil then
+    error(require("luaws.core.errors").new { code = "ResponseParseError", service = svc.service_id,
+      operation = op.name, status = res.status,
+      message = "invalid JSON in response: " .. tostring(err) }, 0)
+  end
+  if decoded == cjson.null then decoded = {} end -- a `null` body (moto's PutKeyPolicy): no output, as botocore
+  if type(decoded) ~= "table" then -- a bare string or number where an object belongs
+    error(require("luaws.core.errors").new { code = "ResponseParseError", service = svc.service_id,
+      operation = op.name, status = res.status,
+      message = "invalid JSON in response: expected an object, got a " .. type(decoded) }, 0)
+  end
+  return shape and parse(shape, decoded) or {}
+end
+
 --- parse(svc, op, res) -> result table shaped by the output shape, with ResponseMetadata
--- {RequestId=, HTTPStatusCode=, HTTPHeaders=}. res = {status=, headers=, body=}.
+-- {RequestId=, HTTPStatusCode=, HTTPHeaders=}. res = {status=, headers=, body=}. An event-stream
+-- output (Kinesis SubscribeToShard) comes from a streamed res: the initial-response event gives
+-- the other members, result[<member>] iterates the events (luaws.sdk.protocol.eventstream).
 function M.parse(svc, op, res)
-  local body = res.body or ""
-  local result = {}
-  if body:match("%S") then
-    local decoded, err = cjson.decode(body)
-    if decoded == nil then
-      error(require("luaws.core.errors").new { code = "ResponseParseError", service = svc.service_id,
-        operation = op.name, status = res.status,
-        message = "invalid JSON in response: " .. tostring(err) }, 0)
-    end
-    if decoded == cjson.null then decoded = {} end -- a `null` body (moto's PutKeyPolicy): no output, as botocore
-    if type(decoded) ~= "table" then -- a bare string or number where an object belongs
-      error(require("luaws.core.errors").new { code = "ResponseParseError", service = svc.service_id,
-        operation = op.name, status = res.status,
-        message = "invalid JSON in response: expected an object, got a " .. type(decoded) }, 0)
-    end
-    if op.output then result = parse(op.output, decoded) or {} end
+  local eventstream = require "luaws.sdk.protocol.eventstream"
+  local member = eventstream.member(op)
+  local result
+  if member then
+    local stream = eventstream.open(res, { shape = member.shape, service = svc, operation = op,
+      parse = function(shape, bytes) return M.parse_body(svc, op, res, shape, bytes) end })
+    result = M.parse_body(svc, op, res, op.output, stream:initial_response())
+    result[member.name] = stream
+  else
+    result = M.parse_body(svc, op, res, op.output, res.body)
   end
   result.ResponseMetadata = shared.response_metadata(res)
   return result

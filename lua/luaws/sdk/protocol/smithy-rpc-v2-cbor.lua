@@ -78,15 +78,7 @@ function M.encode_value(shape, v)
   return w:result()
 end
 
---- event_stream_member(op) -> the output member ref that carries an event stream, or nil.
-local function event_stream_member(op)
-  local out = op.output
-  if not out or out.type ~= "structure" then return nil end
-  for _, m in ipairs(out.members) do
-    if m.eventstream or m.shape.eventstream then return m end
-  end
-  return nil
-end
+local event_stream_member = require("luaws.sdk.protocol.eventstream").member
 
 --- build(svc, op, params) -> {method="POST", path=, headers={{name, value}, ...}, body=}
 -- Validates params against the input shape (raises ParamValidation) and fills idempotency tokens.
@@ -198,8 +190,7 @@ function M.parse(svc, op, res)
   local stream_member = event_stream_member(op)
   local result
   if stream_member then
-    local eventstream = require "luaws.sdk.protocol.eventstream"
-    local stream = eventstream.open(res, {
+    local stream = require("luaws.sdk.protocol.eventstream").open(res, {
       shape = stream_member.shape, service = svc, operation = op,
       parse = function(shape, bytes) return M.parse_shape(svc, op, res, shape, bytes) end,
     })
@@ -227,7 +218,8 @@ end
 -- error shape in `fields`.
 function M.parse_error(svc, _op, res)
   local body = res.body or ""
-  local decoded = body ~= "" and cbor.decode(body) or {}
+  local decoded = {}
+  if body ~= "" then decoded = cbor.decode(body) end
   local out
   if type(decoded) ~= "table" then
     out = { code = "HTTP" .. tostring(res.status), message = string.format(
@@ -258,5 +250,4 @@ function M.parse_error(svc, _op, res)
   return out
 end
 
-M.event_stream_member = event_stream_member
 return M
