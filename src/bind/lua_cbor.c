@@ -311,7 +311,7 @@ static void encode_table(lua_State *L, luaws_cbor_writer *w, int idx, int depth,
     if (lua_type(L, key) == LUA_TSTRING) {
       size_t len;
       const char *s = lua_tolstring(L, key, &len);
-      luaws_cbor_put_string(w, 3, s, len);
+      luaws_cbor_put_string(w, luaws_cbor_utf8_valid((const uint8_t *)s, len) ? 3 : 2, s, len);
     } else if (lua_isinteger(L, key)) {
       luaws_cbor_put_int(w, (int64_t)lua_tointeger(L, key));
     } else {
@@ -340,7 +340,8 @@ static void encode_value(lua_State *L, luaws_cbor_writer *w, int idx, int depth,
   case LUA_TSTRING: {
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
-    luaws_cbor_put_string(w, 3, s, len);
+    bool text = luaws_cbor_utf8_valid((const uint8_t *)s, len);
+    luaws_cbor_put_string(w, text ? 3 : 2, s, len);  /* not UTF-8: a byte string, still valid */
     break;
   }
   case LUA_TTABLE:
@@ -364,8 +365,8 @@ static void push_output(lua_State *L, luaws_cbor_writer *w) {
   lua_pushlstring(L, (const char *)w->data, w->len);
 }
 
-/* encode(value [, {floats="double"|"shortest"}]) -> bytes. Strings are text (cbor.bytes(s) for
- * a byte string), integers major 0/1, floats doubles (or the shortest exact form), NaN and
+/* encode(value [, {floats="double"|"shortest"}]) -> bytes. Strings are text when they are UTF-8
+ * and byte strings otherwise (cbor.bytes(s) forces a byte string), integers major 0/1, floats doubles (or the shortest exact form), NaN and
  * Infinity half floats, tables arrays when sequences (cbor.array(t) for an empty one) and maps
  * otherwise (cbor.map(t) forces a map; key order is table order), nil and cbor.null null,
  * cbor.tag(n, v) a tag, cbor.float32(x) a single float. Raises on functions, cycles and the like. */

@@ -85,6 +85,7 @@ T.test("RFC 8949 appendix A: preferred serialisation encodes byte for byte", fun
   T.eq(hex(cbor.encode(cbor.tag(1, 1363896240))), "c11a514b67b0")
   T.eq(hex(cbor.encode(cbor.float32(100000.0))), "fa47c35000")
   T.eq(hex(cbor.encode(1.0)), "fb3ff0000000000000", "floats are doubles unless asked otherwise")
+  T.eq(hex(cbor.encode("\xc0\xae")), "42c0ae", "a string that is not UTF-8 goes as bytes")
 end)
 
 T.test("tags: epoch time is its number, bignums and other tags are errors", function()
