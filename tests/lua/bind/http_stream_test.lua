@@ -85,7 +85,7 @@ T.test("a connection reset midway raises a TransportError table from the iterato
   T.eq(ok, false)
   T.eq(type(err), "table")
   T.eq(err.code, "ConnectionReset")
-  T.eq(err.retryable, true)
+  T.eq(math.type(err.curl_code), "integer")
   T.match(tostring(err), "^ConnectionReset: ")
 end)
 
