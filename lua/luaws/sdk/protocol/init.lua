@@ -1,4 +1,4 @@
--- protocol: picks the module that speaks a service's AWS protocol (json, query, ec2).
+-- protocol: picks the module that speaks a service's AWS protocol (json, query, ec2, smithy-rpc-v2-cbor).
 local errors = require "luaws.core.errors"
 
 local M = {}
@@ -14,12 +14,12 @@ local PRIORITY = { "json", "rest-json", "rest-xml", "smithy-rpc-v2-cbor", "query
 local function raise_unsupported(svc, protocol, level)
   errors.raise({ code = "UnsupportedProtocol", service = svc and svc.service_id,
     message = string.format("%s speaks the %s protocol, which luaws does not implement yet"
-      .. " (supported: json, query, ec2)", svc and svc.name or "this service", tostring(protocol)) },
+      .. " (supported: json, query, ec2, smithy-rpc-v2-cbor)", svc and svc.name or "this service", tostring(protocol)) },
     level + 1)
 end
 
 --- for_service(svc) -> the protocol module {build=, parse=, parse_error=} for svc, or raises
--- UnsupportedProtocol (rest-json, rest-xml, smithy-rpc-v2-cbor are not implemented yet).
+-- UnsupportedProtocol (rest-json and rest-xml are not implemented yet).
 function M.for_service(svc)
   local candidates = { svc.protocol }
   local listed = svc.metadata and svc.metadata.protocols
