@@ -18,6 +18,7 @@ struct luaws_http {
   transfer_list queued, active;
   long max_in_flight;
   long requests, max_in_flight_seen, connections;
+  unsigned long events;  /* stream-mode progress reports so far (pump returns early on one) */
 };
 
 static bool curl_started = false;
@@ -134,6 +135,8 @@ bool luaws_http_busy(const luaws_http *h) {
 }
 
 static void notify(luaws_transfer *t) {
+  if (t->http)
+    t->http->events++;
   if (t->on_progress)
     t->on_progress(t, t->on_done_data);
 }
@@ -355,10 +358,12 @@ static int collect(luaws_http *h) {
 
 int luaws_http_pump(luaws_http *h, int timeout_ms) {
   int running = 0;
+  unsigned long events = h->events;
   start_queued(h);
   curl_multi_perform(h->multi, &running);
   int completed = collect(h);
-  if (completed == 0 && timeout_ms > 0) {
+  /* Stream data that arrived counts as activity: its reader should run now, not after a poll. */
+  if (completed == 0 && h->events == events && timeout_ms > 0) {
     curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL);
     curl_multi_perform(h->multi, &running);
     completed = collect(h);

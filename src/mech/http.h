@@ -118,7 +118,8 @@ void luaws_http_submit(luaws_transfer *t, luaws_transfer_done_fn on_done, void *
 
 /* Drives curl: starts queued transfers, performs I/O, completes finished transfers (calling
  * their on_done). Waits up to timeout_ms (capped by curl's own timers) for activity only when
- * nothing completed. Returns the number of transfers completed. */
+ * nothing completed and no stream-mode transfer reported progress. Returns the number of
+ * transfers completed. */
 int luaws_http_pump(luaws_http *h, int timeout_ms);
 
 /* Stream mode: the caller has taken t->body's bytes; empties it and resumes a transfer paused
