@@ -283,6 +283,48 @@ T.test("rpc-v2-cbor event stream through the client: initial response, events wh
   T.eq(req.headers["accept"], "application/vnd.amazon.eventstream")
 end)
 
+T.test("an event-stream operation answered with an error status: the body is read whole, the error decoded", function()
+  server.script { routes = { ["/service/CborTest_20240101/operation/Watch"] = { status = 400,
+    body_hex = hex(cbor.encode { __type = "Boom", message = "no stream for you" }) } } }
+  local e = T.raises(function() client:Watch { Topic = "t" } end)
+  T.eq(e.code, "Boom")
+  T.eq(e.message, "no stream for you")
+  T.eq(e.status, 400)
+end)
+
+T.test("rest-xml style events (S3 SelectObjectContent): blob and structure payloads, no initial response", function()
+  local BLOB = { type = "blob" }
+  local LONG = { type = "long" }
+  local STATS = struct({ ref("BytesScanned", LONG), ref("BytesReturned", LONG) })
+  local RECORDS = struct({ ref("Payload", BLOB, { eventpayload = true }) }, { event = true })
+  local STATS_EVENT = struct({ ref("Details", STATS, { eventpayload = true }) }, { event = true })
+  local END = struct({}, { event = true })
+  local SELECT = struct({ ref("Records", RECORDS, { event = true }), ref("Stats", STATS_EVENT, { event = true }),
+    ref("End", END, { event = true }) }, { eventstream = true })
+  local xml = require "luaws.xml"
+  local function xml_parse(shape, bytes)  -- what rest-xml plugs in: the payload as XML of `shape`
+    if bytes == "" then return {} end
+    local root = assert(xml.decode(bytes))
+    local out = {}
+    for _, child in ipairs(root) do
+      local m = shape.by_name[child.name]
+      if m then out[child.name] = m.shape.type == "long" and math.tointeger(tonumber(child.text)) or child.text end
+    end
+    return out
+  end
+  local function xml_event(name, payload)
+    return es.encode({ { ":message-type", "string", "event" }, { ":event-type", "string", name },
+      { ":content-type", "string", "application/octet-stream" } }, payload)
+  end
+  local frames = xml_event("Records", "a,b\n\0\255") .. xml_event("Stats",
+    "<Stats><BytesScanned>10</BytesScanned><BytesReturned>4</BytesReturned></Stats>") .. xml_event("End", "")
+  local stream = eventstream.open({ status = 200, headers = {}, body = frames }, { shape = SELECT, parse = xml_parse })
+  T.same(stream(), { Records = { Payload = "a,b\n\0\255" } })
+  T.same(stream(), { Stats = { Details = { BytesScanned = 10, BytesReturned = 4 } } })
+  T.same(stream(), { End = {} })
+  T.eq(stream(), nil)
+end)
+
 T.test("json protocol: Kinesis SubscribeToShard events (model generated from botocore into a temp dir)", function()
   local ok = os.execute("python3 -c 'import botocore' 2>/dev/null && python3 " .. (os.getenv("LUAWS_SOURCE_DIR") or ".")
     .. "/tools/gen_services.py --out " .. dir .. "/luaws/sdk/services kinesis >/dev/null")
