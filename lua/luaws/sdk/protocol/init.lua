@@ -14,7 +14,8 @@ local PRIORITY = { "json", "rest-json", "rest-xml", "smithy-rpc-v2-cbor", "query
 local function raise_unsupported(svc, protocol, level)
   errors.raise({ code = "UnsupportedProtocol", service = svc and svc.service_id,
     message = string.format("%s speaks the %s protocol, which luaws does not implement yet"
-      .. " (supported: json, query, ec2, smithy-rpc-v2-cbor)", svc and svc.name or "this service", tostring(protocol)) },
+      .. " (supported: json, query, ec2, smithy-rpc-v2-cbor)", svc and svc.name or "this service",
+      tostring(protocol)) },
     level + 1)
 end
 
