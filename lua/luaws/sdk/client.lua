@@ -248,6 +248,17 @@ local function debug_log()
   return nil
 end
 
+-- Whether op's output has an event-stream member (read while it arrives, see
+-- sdk/protocol/eventstream.lua); the refs carry the trait, so nothing else is loaded or decoded.
+local function has_event_stream(op)
+  local out = op.output
+  if not out or out.type ~= "structure" then return false end
+  for _, m in ipairs(out.members) do
+    if m.eventstream then return true end
+  end
+  return false
+end
+
 --- Calls an operation by its AWS name with AWS parameter names; returns the decoded result
 --- with ResponseMetadata {RequestId, HTTPStatusCode, RetryAttempts, TotalBackoff (s)}.
 --- Raises an error table {code, message, status, service, operation, request_id, retryable,
@@ -270,7 +281,7 @@ function Client:call(op_name, params, call_opts)
   local request = { method = built.method or "POST", headers = built.headers, body = built.body,
     url = join_url(self.endpoint.url, built.path, built.query), ca_bundle = self.ca_bundle or nil,
     -- an event-stream output is read while it arrives (sdk/protocol/eventstream.lua)
-    stream = built.stream or require("luaws.sdk.protocol.eventstream").member(op) ~= nil }
+    stream = built.stream or has_event_stream(op) }
   local max_attempts = call_opts.max_attempts or self.max_attempts
   local state = { max_attempts = max_attempts, quota = self.quota,
     random = M.hooks.random or math.random,

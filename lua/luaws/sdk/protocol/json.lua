@@ -163,10 +163,13 @@ end
 -- output (Kinesis SubscribeToShard) comes from a streamed res: the initial-response event gives
 -- the other members, result[<member>] iterates the events (luaws.sdk.protocol.eventstream).
 function M.parse(svc, op, res)
-  local eventstream = require "luaws.sdk.protocol.eventstream"
-  local member = eventstream.member(op)
   local result
+  local member
+  for _, m in ipairs(op.output and op.output.members or {}) do  -- inline: keeps the module unloaded
+    if m.eventstream then member = m end
+  end
   if member then
+    local eventstream = require "luaws.sdk.protocol.eventstream"
     local stream = eventstream.open(res, { shape = member.shape, service = svc, operation = op,
       parse = function(shape, bytes) return M.parse_body(svc, op, res, shape, bytes) end })
     result = M.parse_body(svc, op, res, op.output, stream:initial_response())
