@@ -248,8 +248,9 @@ local function debug_log()
   return nil
 end
 
--- Whether op's output has an event-stream member (read while it arrives, see
--- sdk/protocol/eventstream.lua); the refs carry the trait, so nothing else is loaded or decoded.
+-- Whether op's output has an event-stream member, which is read while it arrives when the
+-- protocol module says it can parse such a reply (protocol.event_streams = true; see
+-- sdk/protocol/eventstream.lua). The refs carry the trait, so nothing is loaded or decoded.
 local function has_event_stream(op)
   local out = op.output
   if not out or out.type ~= "structure" then return false end
@@ -281,7 +282,7 @@ function Client:call(op_name, params, call_opts)
   local request = { method = built.method or "POST", headers = built.headers, body = built.body,
     url = join_url(self.endpoint.url, built.path, built.query), ca_bundle = self.ca_bundle or nil,
     -- an event-stream output is read while it arrives (sdk/protocol/eventstream.lua)
-    stream = built.stream or has_event_stream(op) }
+    stream = built.stream or (protocol.event_streams and has_event_stream(op)) or nil }
   local max_attempts = call_opts.max_attempts or self.max_attempts
   local state = { max_attempts = max_attempts, quota = self.quota,
     random = M.hooks.random or math.random,

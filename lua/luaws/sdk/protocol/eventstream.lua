@@ -1,8 +1,9 @@
 -- protocol.eventstream: event-stream outputs for every protocol: frames decoded in C (luaws.eventstream)
 -- while the response arrives, events shaped by the model, modeled exceptions raised as error tables.
 --
--- A protocol whose operation has an `eventstream` output member asks luaws.http for a streamed
--- response (client.lua does when member(op) is not nil), then in its parse:
+-- A protocol module that sets `event_streams = true` gets, for operations with an `eventstream`
+-- output member, a streamed res from client.lua (res.body a luaws.http chunk iterator; a string
+-- works too), and in its parse does:
 --   local stream = eventstream.open(res, {shape = member.shape, service = svc, operation = op,
 --                                         parse = function(shape, bytes) ... end})
 --   result[member.name] = stream

@@ -181,6 +181,9 @@ function M.parse(svc, op, res)
   return result
 end
 
+--- event_streams: parse takes a streamed res (res.body a chunk iterator) for event-stream outputs.
+M.event_streams = true
+
 --- parse_error(svc, op, res) -> {code=, message=, request_id=, type=, status=}.
 M.parse_error = shared.parse_error
 

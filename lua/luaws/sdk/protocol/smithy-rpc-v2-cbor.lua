@@ -205,6 +205,9 @@ function M.parse(svc, op, res)
   return result
 end
 
+--- event_streams: parse takes a streamed res (res.body a chunk iterator) for event-stream outputs.
+M.event_streams = true
+
 local function clean_code(code)
   code = tostring(code)
   code = code:match("^([^:]*)") or code
