@@ -1,6 +1,5 @@
 -- eventstream_test: event-stream frames (luaws.eventstream), sdk/protocol/eventstream over a slow
--- local server, and a smithy-rpc-v2-cbor service (hand-written model) called end to end.
--- luacheck: no max line length (a hand-written service model reads best as generated: one shape a line)
+-- local server, and event streams through clients (rpc-v2-cbor, json) end to end.
 local T = require "testing"
 local cbor = require "luaws.cbor"
 local es = require "luaws.eventstream"
@@ -116,7 +115,8 @@ T.test("events arrive while the response is still coming; a modeled exception is
     { hex = hex(event("Note", "plain text payload")), delay = 0.4 },
     { hex = hex(event("Mystery", "")), delay = 0.05 },
   }
-  local whole = event("Tick", cbor.encode { Seq = 2 }) .. exception("Boom", cbor.encode { Message = "bad", Reason = "r" })
+  local whole = event("Tick", cbor.encode { Seq = 2 })
+    .. exception("Boom", cbor.encode { Message = "bad", Reason = "r" })
   -- the last frames split mid-frame across two pieces
   pieces[#pieces + 1] = { hex = hex(whole:sub(1, 30)), delay = 0.4 }
   pieces[#pieces + 1] = { hex = hex(whole:sub(31)), delay = 0.05 }
@@ -164,103 +164,9 @@ T.test("a stream cut inside a frame, or a corrupt frame, raises EventStreamError
   end
 end)
 
--- A smithy-rpc-v2-cbor service written by hand (no botocore service uses the protocol alone).
-local MODEL = [==[
-return {
-metadata={apiVersion="2024-01-01",awsQueryCompatible=true,endpointPrefix="cbortest",protocol="smithy-rpc-v2-cbor",protocols={"smithy-rpc-v2-cbor"},serviceId="CborTest",signatureVersion="v4",signingName="cbortest",targetPrefix="CborTest_20240101"},
-operations={
-Echo={errors={"Boom"},input="EchoInput",output="EchoOutput"},
-Watch={input="WatchInput",output="WatchOutput"},
-},
-shapes={
-AttrMap=[[{key="string",type="map",value="integer"}]],
-Boom=[[{error={code="Boom",sender=true,status=400},exception=true,members={{"Message","string"},{"Reason","string"}},type="structure"}]],
-EchoInput=[[{members={{"Name","string"},{"Data","blob"},{"When","timestamp"},{"N","integer"},{"F","float"},{"D","double"},{"Tags","TagList"},{"Attrs","AttrMap"},{"Token","string",idempotencyToken=true}},required={"Name"},type="structure"}]],
-EchoOutput=[[{members={{"Name","string"},{"Data","blob"},{"When","timestamp"},{"N","long"},{"F","float"},{"Tags","TagList"}},type="structure"}]],
-EventStream=[[{eventstream=true,members={{"Tick","TickEvent",event=true},{"Note","NoteEvent",event=true},{"Boom","Boom"}},type="structure"}]],
-NoteEvent=[[{event=true,members={{"Text","string",eventpayload=true}},type="structure"}]],
-TagList=[[{member="string",type="list"}]],
-TickEvent=[[{event=true,members={{"Seq","integer"},{"At","timestamp",eventheader=true},{"Source","string",eventheader=true}},type="structure"}]],
-WatchInput=[[{members={{"Topic","string"}},type="structure"}]],
-WatchOutput=[[{members={{"Count","integer"},{"Events","EventStream",eventstream=true}},type="structure"}]],
-},
-paginators={},
-}
-]==]
-
+local cbortest = require "cbortest"
 local dir = T.tempdir()
-os.execute("mkdir -p " .. dir .. "/luaws/sdk/services")
-local f = assert(io.open(dir .. "/luaws/sdk/services/cbortest.lua", "w"))
-f:write(MODEL)
-f:close()
-package.path = dir .. "/?.lua;" .. package.path
-local client = require("luaws.sdk.client").new("cbortest", { region = "us-west-2", endpoint_url = server.url,
-  credentials = { access_key = "AKIDEXAMPLE", secret_key = "secret" }, max_attempts = 1 })
-
-T.test("rpc-v2-cbor end to end: path, headers, CBOR body both ways, signed", function()
-  local reply = cbor.encode { Name = "n", Data = cbor.bytes("\0\255"), When = cbor.tag(1, 1700000000.25), N = 1 << 40,
-    F = cbor.float32(1.5), Tags = { "a", "b" }, Unknown = "ignored" }
-  server.script { routes = { ["/service/CborTest_20240101/operation/Echo"] = { headers = {
-    ["Content-Type"] = "application/cbor", ["smithy-protocol"] = "rpc-v2-cbor", ["x-amzn-requestid"] = "rid-1" },
-    body_hex = hex(reply) } } }
-  local out = client:Echo { Name = "n", Data = "\1\2", When = "2024-01-02T03:04:05Z", N = -3, F = 0.1, D = 0 / 0,
-    Tags = {}, Attrs = { z = 1, a = 2 }, Token = "tok" }
-  T.eq(out.Name, "n")
-  T.eq(out.Data, "\0\255")
-  T.eq(out.When, "2023-11-14T22:13:20.25Z")
-  T.eq(out.N, 1 << 40)
-  T.eq(math.type(out.F), "float")
-  T.same(out.Tags, { "a", "b" })
-  T.eq(out.Unknown, nil)
-  T.eq(out.ResponseMetadata.RequestId, "rid-1")
-  local req = server.log()[1]
-  T.eq(req.method, "POST")
-  T.eq(req.path, "/service/CborTest_20240101/operation/Echo")
-  T.eq(req.headers["smithy-protocol"], "rpc-v2-cbor")
-  T.eq(req.headers["content-type"], "application/cbor")
-  T.eq(req.headers["accept"], "application/cbor")
-  T.eq(req.headers["x-amzn-query-mode"], "true")
-  T.match(req.headers["authorization"], "^AWS4%-HMAC%-SHA256 Credential=AKIDEXAMPLE/%d+/us%-west%-2/cbortest/aws4_request")
-  local sent = assert(cbor.decode((req.body_hex:gsub("..", function(x) return string.char(tonumber(x, 16)) end))))
-  T.ok(math.abs(sent.F - 0.1) < 1e-7 and sent.F ~= 0.1, "a float member goes as a single")
-  T.ok(sent.D ~= sent.D, "NaN")
-  sent.F, sent.D = nil, nil
-  T.same(sent, { Name = "n", Data = "\1\2", When = 1704164645, N = -3, Tags = {}, Attrs = { a = 2, z = 1 },
-    Token = "tok" })
-  T.eq(req.body_hex:sub(1, 2), "a9", "nine members, in model order:")
-  T.eq(req.body_hex:sub(3, 12), "644e616d65", "Name first")
-end)
-
-T.test("rpc-v2-cbor errors: __type, awsQueryCompatible codes, modeled members", function()
-  server.reset()
-  server.script { routes = { ["/service/CborTest_20240101/operation/Echo"] = {
-    { status = 400, headers = { ["x-amzn-requestid"] = "rid-2" },
-      body_hex = hex(cbor.encode { __type = "com.example#Boom:http://internal", message = "it broke", Reason = "why" }) },
-    { status = 400, headers = { ["x-amzn-query-error"] = "AWS.Legacy.Boom;Sender" },
-      body_hex = hex(cbor.encode { __type = "Boom", Message = "legacy" }) },
-    { status = 500, body_hex = "ff" },
-  } } }
-  local e = T.raises(function() client:Echo { Name = "x" } end)
-  T.eq(e.code, "Boom")
-  T.eq(e.message, "it broke")
-  T.eq(e.status, 400)
-  T.eq(e.request_id, "rid-2")
-  local e2 = T.raises(function() client:Echo { Name = "x" } end)
-  T.eq(e2.code, "AWS.Legacy.Boom")
-  T.eq(e2.message, "legacy")
-  local e3 = T.raises(function() client:Echo { Name = "x" } end)
-  T.eq(e3.status, 500)
-  T.match(e3.code, "^HTTP500")
-  local proto = require "luaws.sdk.protocol.smithy-rpc-v2-cbor"
-  local svc = client.service
-  local parsed = proto.parse_error(svc, svc:operation("Echo"), { status = 400, headers = {},
-    body = cbor.encode { __type = "Boom", message = "m", Reason = "why" } })
-  T.eq(parsed.fields.Reason, "why")
-  T.eq(parsed.type, "Sender")
-  local bad = T.raises(function() proto.parse(svc, svc:operation("Echo"), { status = 200, headers = {}, body = "\x9f" }) end)
-  T.eq(bad.code, "ResponseParseError")
-  T.match(bad.message, "invalid CBOR")
-end)
+local client = cbortest.client(dir, server.url)
 
 T.test("rpc-v2-cbor event stream through the client: initial response, events while streaming", function()
   local pieces = {
