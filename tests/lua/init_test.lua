@@ -1,0 +1,33 @@
+-- init_test: the `aws` facade: what scripts get, loaded lazily, forwarding to the floors below.
+local T = require "testing"
+
+T.test("the facade is the global `aws`, cheap to load: no client, model or SDK module up front", function()
+  T.eq(aws, require "luaws")
+  T.eq(type(aws.version), "string")
+  T.eq(package.loaded["luaws.sdk.model"], nil)
+  T.eq(package.loaded["luaws.sdk.client"], nil)
+end)
+
+T.test("aws.defaults is the table every client reads", function()
+  T.eq(aws.defaults, require "luaws.sdk.defaults")
+end)
+
+T.test("classification and profiles come from the SDK floor", function()
+  T.ok(aws.is_read_only("kms", "Decrypt"))
+  T.ok(not aws.is_read_only("kms", "CreateGrant"))
+  local ok, e = pcall(aws.profile, "no-such-profile-anywhere")
+  T.ok(not ok)
+  T.match(tostring(e), "no%-such%-profile%-anywhere")
+end)
+
+T.test("concurrency forwards to the scheduler", function()
+  local t = aws.spawn(function() aws.sleep(0.01) return "done" end)
+  T.eq(aws.wait(t), "done")
+  T.same(aws.parallel { function() return 1 end, function() return 2 end }, { 1, 2 })
+  local before = aws.set_max_in_flight(3)
+  T.eq(aws.set_max_in_flight(before), 3)
+  T.eq(type(aws.http_stats().requests), "number")
+  T.eq(type(aws.commands.test), "function")
+end)
+
+T.done()
