@@ -1,53 +1,75 @@
 #!/usr/bin/env python3
 """gen_services.py: turns botocore's service definitions into compact Lua data under lua/luaws/sdk/services.
 
-Usage: tools/gen_services.py [--out DIR] [SERVICE ...]
-       (default services: the ones luaws needs; add e.g. s3, ssm, sso-oidc by naming them)
+Usage: tools/gen_services.py [--out DIR] [--check] [SERVICE ...]
+       (default: every service in botocore's data; name some to write only those, plus the index)
 
-Each service becomes lua/luaws/sdk/services/<name>.lua returning one table:
+The file name of a service is its botocore/boto3 name verbatim ("s3", "sso-oidc", ...): Lua's
+package.searchpath maps only "." to "/", so "-" needs no mapping. Per service, into DIR:
 
-  metadata   = {protocol=, apiVersion=, endpointPrefix=, signingName=, serviceId=, targetPrefix=,
-                jsonVersion=, globalEndpoint=, partitionEndpoints={<partition>={hostname=, region=}}, ...}
-  operations = {<Op>={input=, output=, result_wrapper=, errors={...}, idempotency_tokens={...},
-                      http={method=, path=, status=} (only when not POST /), deprecated=true,
-                      auth="none" (unsigned calls)}}
-  shapes     = {<Name>=[[{type="structure", members={{"Member", <target>, <traits>}, ...}, required={...},
-                        exception=true, error={code=, status=, sender=}}]]
-                <Name>=[[{type="list", member={<target>, <traits>}}]]
-                <Name>=[[{type="map", key={<target>, <traits>}, value={<target>, <traits>}}]]}
-  paginators = {<Op>={input_token=, output_token=, more_results=, limit_key=, result_key=}}
+  <name>.lua          the model luaws.sdk.model loads for a call (the "hot" data):
+    metadata   = {protocol=, protocols=, apiVersion=, endpointPrefix=, signingName=, serviceId=,
+                  targetPrefix=, jsonVersion=, globalEndpoint=, awsQueryCompatible=true, auth={...},
+                  signatureVersion=, xmlNamespace=, protocolSettings=, checksumFormat=,
+                  clientContextParams={...}, partitionEndpoints={<partition>={name=, hostname=, region=}}}
+    operations = {<Op>={input=, output=, input_traits={...}, output_traits={...}, result_wrapper=,
+                        errors={...}, idempotency_tokens={...},
+                        http={method=, path=, status=} (only when not POST / without responseCode),
+                        host_prefix=, deprecated=true, auth="none" (unsigned calls),
+                        authtype=, auth_schemes={...}, unsigned_payload=true,
+                        http_checksum={...}, http_checksum_required=true,
+                        static_context_params={...}, operation_context_params={...},
+                        request_compression={...}, endpoint_discovery={...}, endpoint_operation=true}}
+    shapes     = {<Name>=[[{type="structure", members={{"Member", <target>, <traits>}, ...},
+                            required={...}, exception=true, error={code=, status=, sender=}, ...}]]
+                  <Name>=[[{type="list", member={<target>, <traits>}}]]
+                  <Name>=[[{type="map", key={<target>, <traits>}, value={<target>, <traits>}}]]}
+    paginators = botocore's paginators-1 (merged with its sdk-extras), every key kept
+  <name>.docs.lua     help text, never loaded by a call: {operations={Op="first sentence"},
+                      shapes={Shape={doc=, members={M="first sentence"}, enum={...}, min=, max=}}}
+  <name>.rules.lua    endpoint-rule-set-1, the same JSON as a Lua table literal (no null: absent)
+  <name>.waiters.lua  waiters-2 as a Lua table literal ({version=2, waiters={...}})
+  index.lua           the sorted service names
 
 Scalar shapes are inlined: a reference names its primitive type ("string", "integer", "boolean",
-"long", "float", "double", "timestamp", "blob") instead of a shape. A reference carries the
+"long", "float", "double", "timestamp", "blob", ...) instead of a shape. A reference carries the
 serialisation traits botocore would see on the resolved member shape (shape traits overlaid by the
-member's): locationName, queryName, flattened, xmlNamespace, xmlAttribute, timestampFormat,
-location, idempotencyToken, sensitive, jsonvalue, .... Documentation, enums and length limits are
-dropped. Each shape is stored as the text of its Lua constructor, decoded on first use by
-luaws.model: ec2 has ~3,000 shapes and a call touches a few dozen, so loading strings is ~3x faster
-and takes ~2.5x less memory than building every table up front. Output is deterministic: the
-member order of the model, every other key sorted.
+member's): see REF_TRAITS. Documentation, enums and length limits go to <name>.docs.lua only.
+Each shape is stored as the text of its Lua constructor, decoded on first use by luaws.sdk.model:
+ec2 has ~3,000 shapes and a call touches a few dozen. Output is deterministic: the member order
+of the model, every other key sorted. Lua's converter of user models (luaws.sdk.model_json)
+makes the same tables at run time; tests/py/gen_services_test.py checks the two agree.
 """
 import argparse
+import html
 import json
 import os
 import re
 import sys
 
-DEFAULT_SERVICES = ["kms", "sts", "iam", "autoscaling", "ec2", "organizations"]
 SCALARS = {"string", "integer", "boolean", "long", "float", "double", "timestamp", "blob",
            "character", "byte", "short", "bigInteger", "bigDecimal"}
 # Traits that travel with a reference (botocore's Shape.SERIALIZED_ATTRS plus the metadata a
-# serialiser or a redacting logger needs).
+# serialiser, an endpoint resolver or a redacting logger needs).
 REF_TRAITS = ["locationName", "queryName", "flattened", "location", "payload", "streaming",
               "timestampFormat", "xmlNamespace", "xmlAttribute", "eventstream", "event",
               "eventheader", "eventpayload", "jsonvalue", "hostLabel", "idempotencyToken",
-              "sensitive"]
-METADATA_KEYS = ["apiVersion", "awsQueryCompatible", "checksumFormat", "endpointPrefix",
-                 "globalEndpoint", "jsonVersion", "protocol", "protocols", "serviceAbbreviation",
-                 "serviceFullName", "serviceId", "signatureVersion", "signingName", "targetPrefix",
-                 "xmlNamespace"]
-PAGINATOR_KEYS = ["input_token", "output_token", "more_results", "limit_key", "result_key",
-                  "non_aggregate_keys"]
+              "sensitive", "requiresLength", "contextParam"]
+# Structure-level keys kept on the shape itself.
+STRUCT_KEYS = ["exception", "fault", "document", "union", "payload", "event", "eventstream",
+               "retryable", "sensitive", "wrapper", "locationName", "xmlNamespace"]
+COLLECTION_KEYS = ["flattened", "sparse", "sensitive", "locationName"]
+METADATA_KEYS = ["apiVersion", "auth", "awsQueryCompatible", "checksumFormat", "endpointPrefix",
+                 "globalEndpoint", "jsonVersion", "protocol", "protocols", "protocolSettings",
+                 "serviceAbbreviation", "serviceFullName", "serviceId", "signatureVersion",
+                 "signingName", "targetPrefix", "xmlNamespace"]
+# Operation keys copied under a snake_case name.
+OP_KEYS = {"authtype": "authtype", "auth": "auth_schemes", "unsignedPayload": "unsigned_payload",
+           "httpChecksum": "http_checksum", "httpChecksumRequired": "http_checksum_required",
+           "staticContextParams": "static_context_params",
+           "operationContextParams": "operation_context_params",
+           "requestcompression": "request_compression", "endpointdiscovery": "endpoint_discovery",
+           "endpointoperation": "endpoint_operation"}
 LUA_KEYWORDS = {"and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
                 "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
                 "until", "while"}
@@ -75,7 +97,7 @@ def lua_string(s):
 def long_string(text):
     """text as a Lua long string literal, with a bracket level that text never closes."""
     level = 0
-    while "]" + "=" * level + "]" in text:
+    while "]" + "=" * level + "]" in text or text.endswith("]" + "=" * level):
         level += 1
     return "[" + "=" * level + "[" + text + "]" + "=" * level + "]"
 
@@ -93,7 +115,11 @@ def lua_value(v):
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
+        if v == int(v) and abs(v) < 2 ** 53:
+            return repr(v)  # "1.0": stays a float in Lua
         return repr(v)
+    if isinstance(v, Raw):
+        return str(v)
     if isinstance(v, str):
         return lua_string(v)
     if isinstance(v, Positional):
@@ -103,8 +129,15 @@ def lua_value(v):
     if isinstance(v, (list, tuple)):
         return "{" + ",".join(lua_value(x) for x in v) + "}"
     if isinstance(v, dict):
-        return "{" + ",".join(lua_key(k) + "=" + lua_value(v[k]) for k in sorted(v)) + "}"
+        return "{" + ",".join(lua_key(k) + "=" + lua_value(v[k])
+                              for k in sorted(v) if v[k] is not None) + "}"
+    if v is None:
+        return "nil"
     raise TypeError("cannot encode %r" % (v,))
+
+
+class Raw(str):
+    """Lua expression text written as is (a reference into a shared table)."""
 
 
 class Positional:
@@ -129,10 +162,9 @@ class Reducer:
         self.shapes = model["shapes"]
         self.used = set()
 
-    def ref(self, shape_ref, name=None):
-        """A reference: [name,] target plus the effective traits of the resolved member shape."""
-        target = shape_ref["shape"]
-        shape = self.shapes[target]
+    def traits(self, shape_ref):
+        """The serialisation traits of a reference: its shape's, overlaid by the reference's."""
+        shape = self.shapes[shape_ref["shape"]]
         traits = {}
         for key in REF_TRAITS:
             if key in shape:
@@ -140,7 +172,14 @@ class Reducer:
         for key in REF_TRAITS:
             if key in shape_ref:
                 traits[key] = plain(shape_ref[key])
-        if shape["type"] in SCALARS:
+        return traits
+
+    def ref(self, shape_ref, name=None):
+        """A reference: [name,] target plus the effective traits of the resolved member shape."""
+        target = shape_ref["shape"]
+        shape = self.shapes[target]
+        traits = self.traits(shape_ref)
+        if shape["type"] in SCALARS and not shape.get("document"):
             target = shape["type"]
         else:
             self.used.add(shape_ref["shape"])
@@ -157,8 +196,7 @@ class Reducer:
             out["members"] = [self.ref(m, n) for n, m in shape.get("members", {}).items()]
             if shape.get("required"):
                 out["required"] = list(shape["required"])
-            for key in ("exception", "fault", "document", "union", "payload", "event",
-                        "eventstream", "retryable"):
+            for key in STRUCT_KEYS:
                 if key in shape:
                     out[key] = plain(shape[key])
             if shape.get("exception"):
@@ -170,15 +208,19 @@ class Reducer:
                     out["error"]["sender"] = True
         elif kind == "list":
             out["member"] = self.ref(shape["member"])
+            out.update({k: plain(shape[k]) for k in COLLECTION_KEYS if k in shape})
         elif kind == "map":
             out["key"] = self.ref(shape["key"])
             out["value"] = self.ref(shape["value"])
+            out.update({k: plain(shape[k]) for k in COLLECTION_KEYS if k in shape})
+        elif shape.get("document"):
+            out = {"type": "structure", "document": True, "members": []}
         else:
             raise ValueError("scalar shape %s should have been inlined" % name)
         return out
 
 
-def operation(op, model):
+def operation(op, model, reducer):
     out = {}
     http = op.get("http", {})
     method, path = http.get("method", "POST"), http.get("requestUri", "/")
@@ -186,23 +228,32 @@ def operation(op, model):
         out["http"] = {"method": method, "path": path}
         if "responseCode" in http:
             out["http"]["status"] = http["responseCode"]
+    for key in ("input", "output"):
+        if key not in op:
+            continue
+        out[key] = op[key]["shape"]
+        reducer.used.add(out[key])
+        traits = reducer.traits(op[key])
+        if traits:
+            out[key + "_traits"] = traits
     if "input" in op:
-        out["input"] = op["input"]["shape"]
         members = model["shapes"][out["input"]].get("members", {})
         tokens = [n for n, m in members.items()
                   if m.get("idempotencyToken") or model["shapes"][m["shape"]].get("idempotencyToken")]
         if tokens:
             out["idempotency_tokens"] = tokens
-    if "output" in op:
-        out["output"] = op["output"]["shape"]
-        if "resultWrapper" in op["output"]:
-            out["result_wrapper"] = op["output"]["resultWrapper"]
+    if "output" in op and "resultWrapper" in op["output"]:
+        out["result_wrapper"] = op["output"]["resultWrapper"]
     if op.get("errors"):
         out["errors"] = [e["shape"] for e in op["errors"]]
+        reducer.used.update(out["errors"])
     if op.get("deprecated"):
         out["deprecated"] = True
     if op.get("authtype") == "none" or op.get("auth") == ["smithy.api#noAuth"]:
         out["auth"] = "none"
+    for key, name in OP_KEYS.items():
+        if key in op:
+            out[name] = plain(op[key])
     if "endpoint" in op and "hostPrefix" in op["endpoint"]:
         out["host_prefix"] = op["endpoint"]["hostPrefix"]
     return out
@@ -226,29 +277,22 @@ def partition_endpoints(endpoints, prefix):
     return out
 
 
-def generate(name, loader, endpoints, version):
-    model = loader.load_service_model(name, "service-2")
-    try:
-        pages = loader.load_service_model(name, "paginators-1").get("pagination", {})
-    except Exception:  # a service without paginators
-        pages = {}
+def model_text(name, model, pages, endpoints, version):
+    """The Lua source of <name>.lua from a service-2 model and its paginators-1 "pagination"."""
     md = model["metadata"]
     meta = {k: plain(md[k]) for k in METADATA_KEYS if k in md}
     if "awsQueryCompatible" in meta:
         meta["awsQueryCompatible"] = True
     meta.setdefault("signingName", md.get("signingName", md["endpointPrefix"]))
-    parts = partition_endpoints(endpoints, md["endpointPrefix"])
+    if model.get("clientContextParams"):
+        meta["clientContextParams"] = {k: {kk: vv for kk, vv in v.items() if kk != "documentation"}
+                                       for k, v in model["clientContextParams"].items()}
+    parts = partition_endpoints(endpoints, md["endpointPrefix"]) if endpoints else {}
     if parts:
         meta["partitionEndpoints"] = parts
 
     reducer = Reducer(model)
-    ops = {n: operation(op, model) for n, op in model["operations"].items()}
-    for op in ops.values():
-        for key in ("input", "output"):
-            if key in op:
-                reducer.used.add(op[key])
-        for err in op.get("errors", []):
-            reducer.used.add(err)
+    ops = {n: operation(op, model, reducer) for n, op in model["operations"].items()}
     shapes = {}
     pending = sorted(reducer.used)
     while pending:
@@ -259,10 +303,6 @@ def generate(name, loader, endpoints, version):
         if shape_name in SCALARS:
             raise ValueError("%s: shape name %s collides with a primitive type" % (name, shape_name))
 
-    paginators = {}
-    for op_name, p in pages.items():
-        paginators[op_name] = {k: plain(p[k]) for k in PAGINATOR_KEYS if k in p}
-
     lines = ["-- %s: %s (API %s) for luaws. Generated by tools/gen_services.py from botocore %s;"
              " do not edit." % (name, md.get("serviceFullName", name), md["apiVersion"], version),
              "return {",
@@ -272,39 +312,166 @@ def generate(name, loader, endpoints, version):
     lines += ["},", "shapes={"]
     lines += [lua_key(n) + "=" + long_string(lua_value(shapes[n])) + "," for n in sorted(shapes)]
     lines += ["},", "paginators={"]
-    lines += [lua_key(n) + "=" + lua_value(paginators[n]) + "," for n in sorted(paginators)]
+    lines += [lua_key(n) + "=" + lua_value(plain(pages[n])) + "," for n in sorted(pages)]
     lines += ["},", "}", ""]
     return "\n".join(lines)
+
+
+# --- documentation ------------------------------------------------------------------------
+
+TAG = re.compile(r"<[^>]*>")
+NOTES = re.compile(r"<(important|note)>.*?</\1>", re.S)
+SPACE = re.compile(r"\s+")
+SENTENCE = re.compile(r"^(.+?[.!?])(?=\s+[A-Z(\"'<]|\s*$)", re.S)
+MAX_DOC = 300
+
+
+def first_sentence(doc):
+    """The first sentence of botocore's HTML documentation as plain text ('' when none)."""
+    if not doc:
+        return ""
+    text = NOTES.sub(" ", doc)
+    text = SPACE.sub(" ", html.unescape(TAG.sub(" ", text))).strip()
+    if not text:
+        text = SPACE.sub(" ", html.unescape(TAG.sub(" ", doc))).strip()
+    text = re.sub(r" ([.,;:!?)])", r"\1", text).replace("( ", "(")
+    m = SENTENCE.match(text)
+    if m:
+        text = m.group(1)
+    if len(text) > MAX_DOC:
+        text = text[:MAX_DOC - 3].rstrip() + "..."
+    return text
+
+
+def docs_text(name, model):
+    ops = {}
+    for op_name, op in model["operations"].items():
+        s = first_sentence(op.get("documentation"))
+        if s:
+            ops[op_name] = s
+    shapes = {}
+    for shape_name, shape in model["shapes"].items():
+        entry = {}
+        s = first_sentence(shape.get("documentation"))
+        if s:
+            entry["doc"] = s
+        members = {}
+        for m_name, m in shape.get("members", {}).items():
+            s = first_sentence(m.get("documentation"))
+            if s:
+                members[m_name] = s
+        if members:
+            entry["members"] = members
+        if "enum" in shape:
+            entry["enum"] = list(shape["enum"])
+        for key in ("min", "max"):
+            if key in shape:
+                entry[key] = shape[key]
+        if entry:
+            shapes[shape_name] = entry
+    # A sentence used more than once (a member documented alike in many shapes) is written once,
+    # in the local table S, and named by its index: a quarter less text.
+    counts = {}
+    texts = list(ops.values())
+    for entry in shapes.values():
+        texts += [entry.get("doc", "")] + list(entry.get("members", {}).values())
+    for s in texts:
+        if len(s) > 12:
+            counts[s] = counts.get(s, 0) + 1
+    shared = sorted(s for s, n in counts.items() if n > 1)
+    index = {s: i + 1 for i, s in enumerate(shared)}
+
+    def sentence(s):
+        return Raw("S[%d]" % index[s]) if s in index else s
+
+    for n in ops:
+        ops[n] = sentence(ops[n])
+    for entry in shapes.values():
+        if "doc" in entry:
+            entry["doc"] = sentence(entry["doc"])
+        for m in entry.get("members", {}):
+            entry["members"][m] = sentence(entry["members"][m])
+    lines = ["-- %s: help text (first sentences, enums, limits) for luaws. Generated by"
+             " tools/gen_services.py; do not edit." % name,
+             "local S={"]
+    lines += [lua_string(s) + "," for s in shared]
+    lines += ["}", "return {", "operations={"]
+    lines += [lua_key(n) + "=" + lua_value(ops[n]) + "," for n in sorted(ops)]
+    lines += ["},", "shapes={"]
+    lines += [lua_key(n) + "=" + lua_value(shapes[n]) + "," for n in sorted(shapes)]
+    lines += ["},", "}", ""]
+    return "\n".join(lines)
+
+
+def data_text(name, what, data):
+    return ("-- %s: %s for luaws. Generated by tools/gen_services.py from botocore; do not edit.\n"
+            "return %s\n" % (name, what, lua_value(plain(data))))
+
+
+# --- driver -----------------------------------------------------------------------------------
+
+def load_optional(loader, name, type_name, api_version):
+    try:
+        return loader.load_service_model(name, type_name, api_version)
+    except Exception:  # DataNotFoundError: the service has none
+        return None
+
+
+def generate(name, loader, endpoints, version):
+    """{file name: text} of one service."""
+    model = loader.load_service_model(name, "service-2")
+    api = model["metadata"]["apiVersion"]
+    pages = (load_optional(loader, name, "paginators-1", api) or {}).get("pagination", {})
+    files = {name + ".lua": model_text(name, model, pages, endpoints, version),
+             name + ".docs.lua": docs_text(name, model)}
+    rules = load_optional(loader, name, "endpoint-rule-set-1", api)
+    if rules:
+        files[name + ".rules.lua"] = data_text(name, "endpoint rule set (endpoint-rule-set-1)", rules)
+    waiters = load_optional(loader, name, "waiters-2", api)
+    if waiters:
+        files[name + ".waiters.lua"] = data_text(name, "waiters (waiters-2)", waiters)
+    return files
+
+
+def index_text(names):
+    return ("-- index: the service models shipped in this folder. Generated by tools/gen_services.py;"
+            " do not edit.\nreturn " + lua_value(sorted(names)) + "\n")
+
+
+def service_names_in(out_dir):
+    return sorted(f[:-4] for f in os.listdir(out_dir)
+                  if f.endswith(".lua") and f != "index.lua" and f.count(".") == 1)
 
 
 def main(argv=None):
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.normpath(os.path.join(here, "..", "lua", "luaws", "sdk", "services")))
-    parser.add_argument("services", nargs="*", default=DEFAULT_SERVICES)
+    parser.add_argument("--out", default=os.path.normpath(
+        os.path.join(here, "..", "lua", "luaws", "sdk", "services")))
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("services", nargs="*")
     args = parser.parse_args(argv)
     import botocore
     import botocore.loaders
-    loader = botocore.loaders.Loader()
+    # Only botocore's own data: never a user's ~/.aws/models or AWS_DATA_PATH.
+    loader = botocore.loaders.Loader(
+        extra_search_paths=[], include_default_search_paths=False)
+    loader.search_paths.append(os.path.join(os.path.dirname(botocore.__file__), "data"))
     endpoints = loader.load_data("endpoints")
+    names = args.services or loader.list_available_services("service-2")
     os.makedirs(args.out, exist_ok=True)
-    for name in args.services:
-        text = generate(name, loader, endpoints, botocore.__version__)
-        path = os.path.join(args.out, name + ".lua")
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        print("%s: %d bytes" % (path, len(text.encode("utf-8"))))
-    write_index(args.out)
+    total = 0
+    for name in names:
+        for fname, text in sorted(generate(name, loader, endpoints, botocore.__version__).items()):
+            data = text.encode("utf-8")
+            total += len(data)
+            with open(os.path.join(args.out, fname), "wb") as f:
+                f.write(data)
+    with open(os.path.join(args.out, "index.lua"), "w", encoding="utf-8", newline="\n") as f:
+        f.write(index_text(service_names_in(args.out)))
+    if not args.quiet:
+        print("%d services, %d bytes into %s" % (len(names), total, args.out))
     return 0
-
-
-def write_index(out_dir):
-    """services/index.lua: the names of every service file in out_dir, for listings and hints."""
-    names = sorted(f[:-4] for f in os.listdir(out_dir) if f.endswith(".lua") and f != "index.lua")
-    text = ("-- index: the service models shipped in this folder. Generated by tools/gen_services.py;"
-            " do not edit.\nreturn " + lua_value(names) + "\n")
-    with open(os.path.join(out_dir, "index.lua"), "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
 
 
 if __name__ == "__main__":
