@@ -31,6 +31,12 @@ M.commands = {
   test = function(tokens, globals) return require("luaws.testkit").command(tokens, globals, M) end,
 }
 
+--- aws.services() -> sorted array of every service name aws.client accepts: the shipped models
+--- (all of botocore's) and the user's in AWS_DATA_PATH and ~/.aws/models. Loads no model.
+function M.services()
+  return require("luaws.sdk.model").services()
+end
+
 --- aws.debug([on]) -> boolean: reads, or turns on or off, request logging (same as --debug).
 function M.debug(on)
   local log = require "luaws.core.log"

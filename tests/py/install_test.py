@@ -117,7 +117,8 @@ def main():
             # keeps the build's mtimes), and the installed binary loads EC2 from it.
             models = os.path.join(data_dir, "models")
             services = os.path.join(data_dir, "lua", "luaws", "sdk", "services")
-            names = sorted(f[:-4] for f in os.listdir(services) if f.endswith(".lua"))
+            names = sorted(f[:-4] for f in os.listdir(services) if f.endswith(".lua") and f != "index.lua"
+                           and not f.endswith((".docs.lua", ".waiters.lua")))
             assert "ec2" in names, names
             for name in names:
                 compiled = os.path.join(models, name + ".luac")

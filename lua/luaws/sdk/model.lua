@@ -8,20 +8,37 @@
 --   svc.metadata (the raw metadata table)
 -- svc:operation("CreateGrant") -> op          also "create_grant", "creategrant"; else UnknownOperation
 --   op.name, op.input / op.output (structure shapes or nil), op.result_wrapper, op.errors ({names}),
---   op.http = {method=, path=}, op.deprecated, op.idempotency_tokens ({member names}),
---   op.auth ("none" for unsigned calls such as AssumeRoleWithWebIdentity), op.service (svc)
+--   op.http = {method=, path= (botocore's requestUri), status= (responseCode or nil)},
+--   op.deprecated, op.idempotency_tokens ({member names}), op.host_prefix (endpoint hostPrefix),
+--   op.input_traits / op.output_traits (traits on the operation's input/output reference,
+--   e.g. Route 53's locationName and xmlNamespace; {} when none),
+--   op.auth ("none" for unsigned calls such as AssumeRoleWithWebIdentity), op.service (svc),
+--   and botocore's operation traits verbatim or nil: op.authtype, op.auth_schemes (auth list),
+--   op.unsigned_payload, op.http_checksum, op.http_checksum_required, op.static_context_params,
+--   op.operation_context_params, op.request_compression, op.endpoint_discovery,
+--   op.endpoint_operation
 -- svc:operation_names() -> sorted array;  svc:has_operation(name) -> bool
 -- svc:shape(name) -> shape;  svc:paginator(opname) -> normalised paginator or nil
 -- svc:error_shape(code) -> the modeled exception shape whose code is `code`, or nil
--- model.loaded_from[name] -> the file model.load(name) read: the source, or the build's
---   precompiled <host.models_dir>/<name>.luac (only for the data dir's own, unedited models)
+-- svc:rules() / svc:waiters() / svc:docs(): endpoint rule set, waiters-2, help text (on demand)
+-- model.services() -> sorted names (shipped and user models); model.search_paths()
+-- model.loaded_from[name] -> the file model.load(name) read: the source, the build's
+--   precompiled <host.models_dir>/<name>.luac (only for the data dir's own, unedited models),
+--   or a user model's service-2.json
+-- svc.metadata also carries clientContextParams, auth, protocols, protocolSettings, ... as in
+-- botocore (see tools/gen_services.py).
 --
 -- Shapes: {type="structure", name=, members={ref...}, by_name={Member=ref}, required={...},
---          required_set={Member=true}, exception=, error={code=, status=, sender=}}
---         {type="list", name=, member=ref};  {type="map", name=, key=ref, value=ref}
+--          required_set={Member=true}, exception=, error={code=, status=, sender=}, fault=,
+--          document=, union=, payload=, event=, eventstream=, retryable=, sensitive=, wrapper=,
+--          locationName=, xmlNamespace=}
+--         {type="list", name=, member=ref, flattened=, sparse=, sensitive=, locationName=}
+--         {type="map", name=, key=ref, value=ref, flattened=, sparse=, sensitive=, locationName=}
 --         primitives {type="string"|"integer"|"long"|"boolean"|"float"|"double"|"timestamp"|"blob"}
 -- A ref is {name= (member name, structures only), target=, locationName=, queryName=, flattened=,
---           xmlNamespace=, timestampFormat=, idempotencyToken=, sensitive=, ...} and ref.shape
+--           xmlNamespace=, timestampFormat=, idempotencyToken=, sensitive=, location=, payload=,
+--           streaming=, xmlAttribute=, eventstream=, event=, eventheader=, eventpayload=,
+--           jsonvalue=, hostLabel=, requiresLength=, contextParam=} and ref.shape
 --           resolves (lazily) to the target shape.
 local errors = require "luaws.core.errors"
 local fs = require "luaws.fs"
@@ -111,10 +128,15 @@ local function make_ref(svc, raw, with_name)
   return setmetatable(ref, svc._ref_mt)
 end
 
+-- A shape's data is the text of its constructor (shipped models) or the table itself (user
+-- models converted at run time).
 local function decode_shape(svc, name, text)
-  local chunk, err = load("return " .. text, "=" .. svc.name .. ".shapes." .. name, "t", {})
-  if not chunk then error("corrupt service model " .. svc.name .. ": " .. err) end
-  local raw = chunk()
+  local raw = text
+  if type(text) == "string" then
+    local chunk, err = load("return " .. text, "=" .. svc.name .. ".shapes." .. name, "t", {})
+    if not chunk then error("corrupt service model " .. svc.name .. ": " .. err) end
+    raw = chunk()
+  end
   local shape = { type = raw.type, name = name }
   if raw.type == "structure" then
     shape.members, shape.by_name = {}, {}
@@ -127,7 +149,8 @@ local function decode_shape(svc, name, text)
     shape.required_set = {}
     for _, r in ipairs(shape.required) do shape.required_set[r] = true end
     for _, k in ipairs({ "exception", "fault", "error", "document", "union", "payload",
-                         "event", "eventstream", "retryable" }) do
+                         "event", "eventstream", "retryable", "sensitive", "wrapper",
+                         "locationName", "xmlNamespace" }) do
       shape[k] = raw[k]
     end
   elseif raw.type == "list" then
@@ -135,6 +158,10 @@ local function decode_shape(svc, name, text)
   elseif raw.type == "map" then
     shape.key = make_ref(svc, raw.key, false)
     shape.value = make_ref(svc, raw.value, false)
+  end
+  if raw.type == "list" or raw.type == "map" then
+    shape.flattened, shape.sparse, shape.sensitive = raw.flattened, raw.sparse, raw.sensitive
+    shape.locationName = raw.locationName
   end
   return shape
 end
@@ -214,6 +241,18 @@ function Service:operation(name)
       idempotency_tokens = raw.idempotency_tokens or {},
       auth = raw.auth,
       host_prefix = raw.host_prefix,
+      input_traits = raw.input_traits or {},
+      output_traits = raw.output_traits or {},
+      authtype = raw.authtype,
+      auth_schemes = raw.auth_schemes,
+      unsigned_payload = raw.unsigned_payload,
+      http_checksum = raw.http_checksum,
+      http_checksum_required = raw.http_checksum_required,
+      static_context_params = raw.static_context_params,
+      operation_context_params = raw.operation_context_params,
+      request_compression = raw.request_compression,
+      endpoint_discovery = raw.endpoint_discovery,
+      endpoint_operation = raw.endpoint_operation,
     }
     self._ops[canonical] = op
   end
@@ -228,8 +267,9 @@ local function as_list(v)
 end
 
 --- svc:paginator(opname) -> {input_token={...}, output_token={...}, result_key={...},
--- more_results=string|nil, limit_key=string|nil, non_aggregate_keys={...}} or nil when the
--- operation does not page. Tokens and result keys are always arrays (botocore allows either).
+-- more_results=string|nil, limit_key=string|nil, non_aggregate_keys={...}, raw=<botocore's
+-- definition as is>} or nil when the operation does not page. Tokens and result keys are
+-- always arrays (botocore allows either).
 function Service:paginator(opname)
   local canonical = canonical_op_name(self, opname) or opname
   local raw = self._data.paginators and self._data.paginators[canonical]
@@ -242,6 +282,7 @@ function Service:paginator(opname)
     more_results = raw.more_results,
     limit_key = raw.limit_key,
     non_aggregate_keys = as_list(raw.non_aggregate_keys),
+    raw = raw,
   }
 end
 
@@ -260,34 +301,107 @@ function Service:error_shape(code)
   return self._error_codes[code]
 end
 
-local function find_model_file(name)
-  if type(name) ~= "string" or not name:match("^[%w][%w%-_]*$") then return nil end
+-- Shipped models: <services dir>/<name>.lua found through package.path (so LUAWS_PATH may
+-- override one), siblings <name>.rules.lua, .waiters.lua, .docs.lua beside it.
+local function find_shipped(name)
   return package.searchpath("luaws.sdk.services." .. name, package.path)
 end
 
---- model.service_names() -> sorted array of the shipped service models.
-function M.service_names()
-  local path = package.searchpath("luaws.sdk.services.index", package.path)
-  if not path then return {} end
-  local names = assert(loadfile(path, "t", {}))()
-  local copy = {}
-  for i, n in ipairs(names) do copy[i] = n end
-  return copy
+local function valid_name(name)
+  return type(name) == "string" and name:match("^[%w][%w%-_]*$") ~= nil
 end
+
+local shipped_index -- the index file's table, once read
+
+local function read_index()
+  if not shipped_index then
+    local path = package.searchpath("luaws.sdk.services.index", package.path)
+    shipped_index = path and assert(loadfile(path, "t", {}))() or {}
+  end
+  return shipped_index
+end
+
+--- model.search_paths() -> the folders searched for user models, in botocore's order: each
+--- entry of AWS_DATA_PATH (colon-separated, "~" expanded), then ~/.aws/models.
+function M.search_paths()
+  local config = require "luaws.sdk.config"
+  local paths = {}
+  for entry in (config.getenv("AWS_DATA_PATH") or ""):gmatch("[^:]+") do
+    paths[#paths + 1] = config.expand_path(entry)
+  end
+  paths[#paths + 1] = config.expand_path("~/.aws/models")
+  return paths
+end
+
+local function is_file(path)
+  local st = fs.stat(path)
+  return st ~= nil and st.type == "file"
+end
+
+-- The user's model of `name`: {dir=<api-version folder>, version=, file=<service-2 path>} for
+-- the newest api version found in any search path (the first path wins among equal versions),
+-- or nil. A folder holding only service-2.json.gz is reported through `gz`.
+local function find_user(name, paths)
+  local best, gz
+  for _, root in ipairs(paths) do
+    local versions = fs.list(root .. "/" .. name)
+    for _, version in ipairs(versions or {}) do
+      local dir = root .. "/" .. name .. "/" .. version
+      if is_file(dir .. "/service-2.json") then
+        if not best or version > best.version then
+          best = { dir = dir, version = version, file = dir .. "/service-2.json" }
+        end
+      elseif is_file(dir .. "/service-2.json.gz") then
+        gz = gz or dir .. "/service-2.json.gz"
+      end
+    end
+  end
+  return best, gz
+end
+
+-- Names of services with a service-2.json in the user's search paths.
+local function user_service_names(paths)
+  local seen = {}
+  for _, root in ipairs(paths) do
+    for _, name in ipairs(fs.list(root) or {}) do
+      if valid_name(name) and not seen[name] and find_user(name, { root }) then seen[name] = true end
+    end
+  end
+  return seen
+end
+
+--- model.services() -> sorted array of every service name luaws can load: the shipped models
+--- and those in the user's search paths (model.search_paths()).
+function M.services()
+  local names, seen = {}, {}
+  for _, n in ipairs(read_index()) do
+    names[#names + 1] = n
+    seen[n] = true
+  end
+  for n in pairs(user_service_names(M.search_paths())) do
+    if not seen[n] then names[#names + 1] = n end
+  end
+  table.sort(names)
+  return names
+end
+
+--- model.service_names(): the same as model.services().
+M.service_names = M.services
 
 M.loaded_from = {}
 
--- The build's stripped bytecode for a model, when it may stand in for the source at `path`:
--- parsing ec2.lua's 844 KB costs ~10 ms per process, loading its bytecode ~1 ms. Only for the
--- data dir's own services/<name>.lua (a model overridden through LUAWS_PATH must never be
--- shadowed by bytecode made from another file), and only when the bytecode is at least as new
--- as that source (an edited, not yet rebuilt model wins). Bytecode is read from models_dir and
--- nowhere else. Returns the loaded chunk and its path, or nil to fall back to the source.
-local function load_compiled(name, path)
+-- The build's stripped bytecode for a shipped file (base: "ec2", "s3.rules", ...), when it may
+-- stand in for the source at `path`: parsing ec2.lua's 844 KB costs ~10 ms per process, loading
+-- its bytecode ~1 ms. Only for the data dir's own services/<base>.lua (a model overridden
+-- through LUAWS_PATH must never be shadowed by bytecode made from another file), and only when
+-- the bytecode is at least as new as that source (an edited, not yet rebuilt model wins).
+-- Bytecode is read from models_dir and nowhere else. Returns the loaded chunk, its path and
+-- size, or nil to fall back to the source.
+local function load_compiled(base, path)
   local data_dir, models_dir = host.data_dir, host.models_dir
   if not (data_dir and models_dir) then return nil end
-  if path ~= data_dir .. "/lua/luaws/sdk/services/" .. name .. ".lua" then return nil end
-  local compiled = models_dir .. "/" .. name .. ".luac"
+  if path ~= data_dir .. "/lua/luaws/sdk/services/" .. base .. ".lua" then return nil end
+  local compiled = models_dir .. "/" .. base .. ".luac"
   local compiled_stat = fs.stat(compiled)
   if not compiled_stat or compiled_stat.type ~= "file" then return nil end
   local source_stat = fs.stat(path)
@@ -298,33 +412,153 @@ local function load_compiled(name, path)
   return chunk, compiled, compiled_stat.size
 end
 
+local function model_error(path, message)
+  errors.raise({ code = "InvalidModel", message = "cannot load model " .. path .. ": " .. message }, 0)
+end
+
+-- Runs a shipped file (bytecode when fresh). Returns its value, the path read and its size.
+local function run_shipped(base, path)
+  local chunk, loaded_path, size = load_compiled(base, path)
+  if not chunk then
+    local err
+    chunk, err = loadfile(path, "t", {})
+    if not chunk then model_error(path, err) end
+    loaded_path = path
+    local st = fs.stat(path)
+    size = st and st.size or 0
+  end
+  local ok, value = pcall(chunk)
+  if not ok or type(value) ~= "table" then model_error(loaded_path, ok and "no table returned" or tostring(value)) end
+  return value, loaded_path, size
+end
+
+-- Reads and decodes a botocore JSON file; a broken file is a one-line InvalidModel error.
+local function read_json(path)
+  local f, err = io.open(path, "rb")
+  if not f then model_error(path, err) end
+  local text = f:read("a")
+  f:close()
+  local value, jerr = require("luaws.sdk.model_convert").decode_json(text)
+  if value == nil then model_error(path, jerr) end
+  return value
+end
+
+-- The file `file` ("paginators-1.json", ...) of a user model's api version: beside its
+-- service-2.json, else in the same version folder of a later search path (as botocore), or nil.
+local function user_sibling(svc, file)
+  local src = svc._user
+  if is_file(src.dir .. "/" .. file) then return src.dir .. "/" .. file end
+  for _, root in ipairs(src.paths) do
+    local path = root .. "/" .. svc.name .. "/" .. src.version .. "/" .. file
+    if is_file(path) then return path end
+  end
+  return nil
+end
+
+-- Loads a user model (botocore JSON) into model data.
+local function load_user(name, user)
+  local convert = require "luaws.sdk.model_convert"
+  local service2 = read_json(user.file)
+  local pages
+  local pages_path = user_sibling({ name = name, _user = user }, "paginators-1.json")
+  if pages_path then
+    local doc = read_json(pages_path)
+    pages = type(doc) == "table" and doc.pagination or nil
+  end
+  local ok, data = pcall(convert.model, service2, pages)
+  if not ok then model_error(user.file, tostring(data)) end
+  return data, service2
+end
+
+-- Sibling data of a service (kind: "rules", "waiters", "docs"), loaded on first use and cached;
+-- false when the service has none. `user_file` is the botocore file of a user model.
+local function sibling(svc, kind, user_file, from_json)
+  local cached = svc._siblings[kind]
+  if cached ~= nil then return cached or nil end
+  local value
+  if svc._user then
+    local path = user_sibling(svc, user_file)
+    if path then
+      value = from_json(read_json(path), path)
+    elseif kind ~= "docs" then
+      -- Botocore falls back to the shipped file of the same api version.
+      local shipped = find_shipped(svc.name)
+      local spath = shipped and shipped:gsub("%.lua$", "." .. kind .. ".lua")
+      if spath and is_file(spath) and (read_index().api_versions or {})[svc.name] == svc.api_version then
+        value = run_shipped(svc.name .. "." .. kind, spath)
+      end
+    end
+  elseif svc._shipped then
+    local path = svc._shipped:gsub("%.lua$", "." .. kind .. ".lua")
+    if is_file(path) then value = run_shipped(svc.name .. "." .. kind, path) end
+  end
+  svc._siblings[kind] = value or false
+  return value
+end
+
+local function identity(v) return v end
+
+--- svc:rules() -> the service's endpoint rule set (endpoint-rule-set-1 as a table: version=,
+--- parameters=, rules=) or nil when it has none. Loaded on first use.
+function Service:rules()
+  return sibling(self, "rules", "endpoint-rule-set-1.json", identity)
+end
+
+--- svc:waiters() -> waiters-2 as a table ({version=2, waiters={Name={operation=, delay=,
+--- maxAttempts=, acceptors={...}}}}) or nil when the service has none. Loaded on first use.
+function Service:waiters()
+  return sibling(self, "waiters", "waiters-2.json", identity)
+end
+
+--- svc:docs() -> {operations={Op="first sentence"}, shapes={Shape={doc=, members={M="..."},
+--- enum={...}, min=, max=}}}: help text, loaded on first use (never by a call).
+function Service:docs()
+  return sibling(self, "docs", "service-2.json", function(service2)
+    return require("luaws.sdk.model_convert").docs(service2)
+  end) or { operations = {}, shapes = {} }
+end
+
 -- Once a big model's chunk has run, its code and constant arrays (~250 KB for EC2) are garbage;
 -- collecting them at once lets the allocations that follow reuse that memory rather than grow
 -- the heap (flagship recipe: peak RSS -0.2 MB for ~0.2 ms). Small models are not worth a full
 -- collection each.
 local BIG_MODEL_BYTES = 256 * 1024
 
+local function unknown_service(name)
+  local msg = string.format("no service model named '%s'", tostring(name))
+  local close = type(name) == "string" and M.suggest(name, M.services()) or {}
+  if #close > 0 then msg = msg .. " (did you mean " .. table.concat(close, ", ") .. "?)" end
+  errors.raise({ code = "UnknownService", message = msg, suggestions = close }, 3)
+end
+
 --- model.load(name) -> service model (cached), or raises UnknownService with close names.
+--- A model in the user's search paths (model.search_paths(): AWS_DATA_PATH, ~/.aws/models)
+--- wins over the shipped one when its api version is the same or newer, as in botocore; a
+--- broken model file raises InvalidModel naming the file.
 function M.load(name)
   local svc = cache[name]
   if svc then return svc end
-  local path = find_model_file(name)
-  if not path then
-    local msg = string.format("no service model named '%s'", tostring(name))
-    local close = type(name) == "string" and M.suggest(name, M.service_names()) or {}
-    if #close > 0 then msg = msg .. " (did you mean " .. table.concat(close, ", ") .. "?)" end
-    errors.raise({ code = "UnknownService", message = msg }, 2)
+  if not valid_name(name) then unknown_service(name) end
+  local path = find_shipped(name)
+  local paths = M.search_paths()
+  local user, gz = find_user(name, paths)
+  if user and path then
+    local shipped_version = (read_index().api_versions or {})[name]
+    if shipped_version and shipped_version > user.version then user = nil end
   end
-  local chunk, loaded_path, size = load_compiled(name, path)
-  if not chunk then
-    chunk, loaded_path = assert(loadfile(path, "t", {})), path
-    local st = fs.stat(path)
-    size = st and st.size or 0
+  if not user and not path then
+    if gz then model_error(gz, "compressed models are not supported; gunzip it to service-2.json") end
+    unknown_service(name)
   end
-  M.loaded_from[name] = loaded_path
-  local data = chunk()
-  -- Dropped, or the collection below would keep it alive through this stack slot.
-  chunk = nil -- luacheck: ignore 311
+  local data, size
+  if user then
+    user.paths = paths
+    data = load_user(name, user)
+    M.loaded_from[name] = user.file
+    size = 0
+  else
+    data, M.loaded_from[name], size = run_shipped(name, path)
+  end
   if size >= BIG_MODEL_BYTES then collectgarbage() end
   local md = data.metadata
   svc = setmetatable({
@@ -342,8 +576,11 @@ function M.load(name)
     partition_endpoints = md.partitionEndpoints,
     query_compatible = md.awsQueryCompatible or false,
     _data = data,
+    _user = user,
+    _shipped = (not user) and path or nil,
     _shapes = {},
     _ops = {},
+    _siblings = {},
   }, Service)
   svc._ref_mt = {
     __index = function(ref, key)
