@@ -410,24 +410,31 @@ def data_text(name, what, data):
 
 # --- driver -----------------------------------------------------------------------------------
 
-def load_optional(loader, name, type_name, api_version):
+def load_optional(loader, name, type_name):
     try:
-        return loader.load_service_model(name, type_name, api_version)
+        return loader.load_service_model(name, type_name)
     except Exception:  # DataNotFoundError: the service has none
         return None
 
 
 def generate(name, loader, endpoints, version):
-    """{file name: text} of one service."""
+    """The text of <name>.lua (the model) from loader.load_service_model(name, "service-2") and
+    its "paginators-1": a stable entry point that tests use with their own models."""
     model = loader.load_service_model(name, "service-2")
-    api = model["metadata"]["apiVersion"]
-    pages = (load_optional(loader, name, "paginators-1", api) or {}).get("pagination", {})
+    pages = (load_optional(loader, name, "paginators-1") or {}).get("pagination", {})
+    return model_text(name, model, pages, endpoints, version)
+
+
+def generate_files(name, loader, endpoints, version):
+    """{file name: text} of one service: the model, its docs, rules and waiters."""
+    model = loader.load_service_model(name, "service-2")
+    pages = (load_optional(loader, name, "paginators-1") or {}).get("pagination", {})
     files = {name + ".lua": model_text(name, model, pages, endpoints, version),
              name + ".docs.lua": docs_text(name, model)}
-    rules = load_optional(loader, name, "endpoint-rule-set-1", api)
+    rules = load_optional(loader, name, "endpoint-rule-set-1")
     if rules:
         files[name + ".rules.lua"] = data_text(name, "endpoint rule set (endpoint-rule-set-1)", rules)
-    waiters = load_optional(loader, name, "waiters-2", api)
+    waiters = load_optional(loader, name, "waiters-2")
     if waiters:
         files[name + ".waiters.lua"] = data_text(name, "waiters (waiters-2)", waiters)
     return files
@@ -471,7 +478,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     total = 0
     for name in names:
-        for fname, text in sorted(generate(name, loader, endpoints, botocore.__version__).items()):
+        for fname, text in sorted(generate_files(name, loader, endpoints, botocore.__version__).items()):
             data = text.encode("utf-8")
             total += len(data)
             with open(os.path.join(args.out, fname), "wb") as f:
