@@ -286,7 +286,8 @@ function Service:paginator(opname)
   }
 end
 
---- svc:error_shape(code) -> the modeled exception shape with that error code, or nil.
+--- svc:error_shape(code) -> the modeled exception shape with that error code (or, failing
+--- that, that shape name), or nil.
 function Service:error_shape(code)
   if not self._error_codes then
     local by_code = {}
@@ -294,6 +295,13 @@ function Service:error_shape(code)
       for _, shape_name in ipairs(raw.errors or {}) do
         local shape = self:shape(shape_name)
         by_code[(shape.error and shape.error.code) or shape_name] = shape
+      end
+    end
+    -- awsQueryCompatible services name errors by shape in JSON (__type) and by their query
+    -- code elsewhere: both find the shape, the modeled code first.
+    for _, raw in pairs(self._data.operations) do
+      for _, shape_name in ipairs(raw.errors or {}) do
+        if by_code[shape_name] == nil then by_code[shape_name] = self:shape(shape_name) end
       end
     end
     self._error_codes = by_code
