@@ -294,9 +294,9 @@ function Service:error_shape(code)
     for _, raw in pairs(self._data.operations) do
       for _, shape_name in ipairs(raw.errors or {}) do
         local shape = self:shape(shape_name)
-        local code = (shape.error and shape.error.code) or shape_name
+        local modeled = (shape.error and shape.error.code) or shape_name
         -- Two shapes with one code (CloudWatch's ResourceNotFound): the one named so wins.
-        if by_code[code] == nil or shape_name == code then by_code[code] = shape end
+        if by_code[modeled] == nil or shape_name == modeled then by_code[modeled] = shape end
       end
     end
     -- awsQueryCompatible services name errors by shape in JSON (__type) and by their query
