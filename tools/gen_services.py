@@ -321,8 +321,9 @@ def model_text(name, model, pages, endpoints, version):
 
 TAG = re.compile(r"<[^>]*>")
 NOTES = re.compile(r"<(important|note)>.*?</\1>", re.S)
-SPACE = re.compile(r"\s+")
-SENTENCE = re.compile(r"^(.+?[.!?])(?=\s+[A-Z(\"'<]|\s*$)", re.S)
+# ASCII whitespace and the no-break space, and nothing else (luaws.sdk.model_convert does the same).
+SPACE = re.compile("[ \t\n\r\f\v\u00a0]+")
+SENTENCE = re.compile(r"^(.+?[.!?])(?= +[A-Z(\"'<]| *$)", re.S)
 MAX_DOC = 300
 
 
@@ -331,9 +332,9 @@ def first_sentence(doc):
     if not doc:
         return ""
     text = NOTES.sub(" ", doc)
-    text = SPACE.sub(" ", html.unescape(TAG.sub(" ", text))).strip()
+    text = SPACE.sub(" ", html.unescape(TAG.sub(" ", text))).strip(" ")
     if not text:
-        text = SPACE.sub(" ", html.unescape(TAG.sub(" ", doc))).strip()
+        text = SPACE.sub(" ", html.unescape(TAG.sub(" ", doc))).strip(" ")
     text = re.sub(r" ([.,;:!?)])", r"\1", text).replace("( ", "(")
     m = SENTENCE.match(text)
     if m:

@@ -72,6 +72,8 @@ for line in io.lines(json_dir .. "/names") do
   local converted = convert.model(model, pages.pagination)
   local errs = {}
   diff(generated, converted, name, errs)
+  local docs = assert(loadfile(out_dir .. "/" .. name .. ".docs.lua", "t", {}))()
+  diff(docs, convert.docs(model), name .. ".docs", errs)
   if #errs > 0 then bad[#bad + 1] = table.concat(errs, "; ") end
   services = services + 1
 end
@@ -158,7 +160,7 @@ def main():
             first, _, rest = out.stdout.partition("\n")
             counts = first.split()
             print("  cross-check: %s services, %s shapes" % tuple(counts[:2]) if len(counts) == 2 else "")
-            check("Lua's converter makes the generator's model for every service",
+            check("Lua's converter makes the generator's model and docs for every service",
                   out.returncode == 0 and len(counts) == 2 and int(counts[0]) == len(all_names) and not rest,
                   (rest or out.stderr)[:2000])
 

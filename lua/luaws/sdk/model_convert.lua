@@ -343,14 +343,17 @@ local function first_sentence(doc)
       end
       return ENTITIES[e]
     end)
-    return (s:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
+    -- ASCII whitespace and the no-break space, as tools/gen_services.py
+    return (s:gsub("\u{a0}", " "):gsub("[ \t\n\r\f\v]+", " "):gsub("^ ", ""):gsub(" $", ""))
   end
   local text = plain(doc:gsub("<important>.-</important>", " "):gsub("<note>.-</note>", " "))
   if text == "" then text = plain(doc) end
   text = text:gsub(" ([.,;:!?)])", "%1"):gsub("%( ", "(")
   local cut = text:find("[.!?] +[A-Z(\"'<]")
   if cut then text = text:sub(1, cut) end
-  if #text > 300 then text = text:sub(1, 297):gsub(" +$", "") .. "..." end
+  if (utf8.len(text) or #text) > 300 then -- characters, as the generator counts them
+    text = text:sub(1, (utf8.offset(text, 298) or 298) - 1):gsub(" +$", "") .. "..."
+  end
   if text == "" then return nil end
   return text
 end
