@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gen_services.py: turns botocore's service definitions into compact Lua data under lua/luaws/sdk/services.
 
-Usage: tools/gen_services.py [--out DIR] [--check] [SERVICE ...]
+Usage: tools/gen_services.py [--out DIR] [--quiet] [SERVICE ...]
        (default: every service in botocore's data; name some to write only those, plus the index)
 
 The file name of a service is its botocore/boto3 name verbatim ("s3", "sso-oidc", ...): Lua's
