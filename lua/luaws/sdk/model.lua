@@ -318,7 +318,7 @@ local function find_shipped(name)
 end
 
 local function valid_name(name)
-  return type(name) == "string" and name:match("^[%w][%w%-_]*$") ~= nil
+  return type(name) == "string" and name:match("^[%w][%w%-_]*$") ~= nil and name ~= "index"
 end
 
 local shipped_index -- the index file's table, once read
@@ -568,6 +568,9 @@ function M.load(name)
     size = 0
   else
     data, M.loaded_from[name], size = run_shipped(name, path)
+    if type(data.metadata) ~= "table" or type(data.operations) ~= "table" or type(data.shapes) ~= "table" then
+      model_error(M.loaded_from[name], "not a service model (metadata, operations and shapes expected)")
+    end
   end
   if size >= BIG_MODEL_BYTES then collectgarbage() end
   local md = data.metadata

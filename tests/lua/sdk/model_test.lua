@@ -151,6 +151,8 @@ T.test("unknown services name the close ones", function()
   T.match(T.raises(function() model.load("secretmanager") end).message, "did you mean secretsmanager")
   local e2 = T.raises(function() model.load("../etc/passwd") end)
   T.ok(errors.is(e2, "UnknownService"))
+  T.ok(errors.is(T.raises(function() model.load("index") end), "UnknownService"), "the index is no service")
+  T.ok(errors.is(T.raises(function() model.load("s3.rules") end), "UnknownService"))
 end)
 
 T.test("paginators are normalised to arrays", function()
