@@ -26,7 +26,8 @@ package.searchpath maps only "." to "/", so "-" needs no mapping. Per service, i
                   <Name>=[[{type="map", key={<target>, <traits>}, value={<target>, <traits>}}]]}
     paginators = botocore's paginators-1 (merged with its sdk-extras), every key kept
   <name>.docs.lua     help text, never loaded by a call: {operations={Op="first sentence"},
-                      shapes={Shape={doc=, members={M="first sentence"}, enum={...}, min=, max=}}}
+                      shapes={Shape={doc=, members={M="first sentence"}, enum={...}, min=, max=,
+                      member_shapes={M=<enum shape>} (structures), member_shape=<enum shape> (lists)}}}
   <name>.rules.lua    endpoint-rule-set-1, the same JSON as a Lua table literal (no null: absent)
   <name>.waiters.lua  waiters-2 as a Lua table literal ({version=2, waiters={...}})
   index.lua           the sorted service names, and api_versions={<name>=<apiVersion>}
@@ -363,6 +364,13 @@ def docs_text(name, model):
                 members[m_name] = s
         if members:
             entry["members"] = members
+        # The model inlines scalar shapes ("string"): name the enum shapes members point at.
+        enums = {m_name: m["shape"] for m_name, m in shape.get("members", {}).items()
+                 if "enum" in model["shapes"][m["shape"]]}
+        if enums:
+            entry["member_shapes"] = enums
+        if "member" in shape and "enum" in model["shapes"][shape["member"]["shape"]]:
+            entry["member_shape"] = shape["member"]["shape"]
         if "enum" in shape:
             entry["enum"] = list(shape["enum"])
         for key in ("min", "max"):

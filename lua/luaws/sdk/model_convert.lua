@@ -359,7 +359,8 @@ local function first_sentence(doc)
 end
 M.first_sentence = first_sentence
 
---- convert.docs(service2) -> {operations={Op=sentence}, shapes={Shape={doc=, members=, enum=, min=, max=}}}
+--- convert.docs(service2) -> {operations={Op=sentence}, shapes={Shape={doc=, members=, enum=, min=,
+--- max=, member_shapes=, member_shape=}}} (the format of a generated <name>.docs.lua)
 function M.docs(service2)
   local ops, shapes = {}, {}
   for name, op in pairs(service2.operations or {}) do ops[name] = first_sentence(op.documentation) end
@@ -372,6 +373,14 @@ function M.docs(service2)
         entry.members = entry.members or {}
         entry.members[m] = s
       end
+      -- The model inlines scalar shapes ("string"): name the enum shapes members point at.
+      if (service2.shapes[ref.shape] or {}).enum then
+        entry.member_shapes = entry.member_shapes or {}
+        entry.member_shapes[m] = ref.shape
+      end
+    end
+    if shape.member and (service2.shapes[shape.member.shape] or {}).enum then
+      entry.member_shape = shape.member.shape
     end
     if next(entry) then shapes[name] = entry end
   end
