@@ -24,7 +24,7 @@
 -- model.services() -> sorted names (shipped and user models); model.search_paths()
 -- model.loaded_from[name] -> the file model.load(name) read: the source, the build's
 --   precompiled <host.models_dir>/<name>.luac (only for the data dir's own, unedited models),
---   or a user model's service-2.json
+--   or a user model's service-2.json; loaded_from["<name>.rules"|".waiters"|".docs"] likewise
 -- svc.metadata also carries clientContextParams, auth, protocols, protocolSettings, ... as in
 -- botocore (see tools/gen_services.py).
 --
@@ -485,23 +485,21 @@ end
 local function sibling(svc, kind, user_file, from_json)
   local cached = svc._siblings[kind]
   if cached ~= nil then return cached or nil end
-  local value
+  local value, from
+  local shipped = svc._shipped
   if svc._user then
     local path = user_sibling(svc, user_file)
     if path then
-      value = from_json(read_json(path), path)
-    elseif kind ~= "docs" then
-      -- Botocore falls back to the shipped file of the same api version.
-      local shipped = find_shipped(svc.name)
-      local spath = shipped and shipped:gsub("%.lua$", "." .. kind .. ".lua")
-      if spath and is_file(spath) and (read_index().api_versions or {})[svc.name] == svc.api_version then
-        value = run_shipped(svc.name .. "." .. kind, spath)
-      end
+      value, from = from_json(read_json(path), path), path
+    elseif kind ~= "docs" and (read_index().api_versions or {})[svc.name] == svc.api_version then
+      shipped = find_shipped(svc.name) -- botocore falls back to the shipped file of that version
     end
-  elseif svc._shipped then
-    local path = svc._shipped:gsub("%.lua$", "." .. kind .. ".lua")
-    if is_file(path) then value = run_shipped(svc.name .. "." .. kind, path) end
   end
+  if value == nil and shipped then
+    local path = shipped:gsub("%.lua$", "." .. kind .. ".lua")
+    if is_file(path) then value, from = run_shipped(svc.name .. "." .. kind, path) end
+  end
+  M.loaded_from[svc.name .. "." .. kind] = from
   svc._siblings[kind] = value or false
   return value
 end

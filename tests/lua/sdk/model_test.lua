@@ -195,6 +195,10 @@ T.test("rules, waiters and docs load on demand", function()
   T.eq(rules.parameters.Bucket.type, "string")
   T.ok(#rules.rules > 0)
   T.eq(s3:rules(), rules, "cached")
+  local host = require "luaws.host"
+  if host.models_dir then
+    T.eq(model.loaded_from["s3.rules"], host.models_dir .. "/s3.rules.luac", "rules from build-time bytecode")
+  end
   local w = s3:waiters()
   T.eq(w.version, 2)
   T.eq(w.waiters.BucketExists.operation, "HeadBucket")
