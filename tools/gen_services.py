@@ -27,7 +27,7 @@ package.searchpath maps only "." to "/", so "-" needs no mapping. Per service, i
     paginators = botocore's paginators-1 (merged with its sdk-extras), every key kept
   <name>.docs.lua     help text, never loaded by a call: {operations={Op="first sentence"},
                       shapes={Shape={doc=, members={M="first sentence"}, enum={...}, min=, max=,
-                      member_shapes={M=<enum shape>} (structures), member_shape=<enum shape> (lists)}}}
+                      targets={M=<scalar shape>, member=<a list's scalar shape>}}}}
   <name>.rules.lua    endpoint-rule-set-1, the same JSON as a Lua table literal (no null: absent)
   <name>.waiters.lua  waiters-2 as a Lua table literal ({version=2, waiters={...}})
   index.lua           the sorted service names, and api_versions={<name>=<apiVersion>}
@@ -345,6 +345,12 @@ def first_sentence(doc):
     return text
 
 
+def documented_scalar(shape):
+    """Whether a scalar shape has an entry of its own in the docs (a sentence, enum or limit)."""
+    return shape["type"] in SCALARS and (
+        "enum" in shape or "min" in shape or "max" in shape or first_sentence(shape.get("documentation")) != "")
+
+
 def docs_text(name, model):
     ops = {}
     for op_name, op in model["operations"].items():
@@ -364,13 +370,14 @@ def docs_text(name, model):
                 members[m_name] = s
         if members:
             entry["members"] = members
-        # The model inlines scalar shapes ("string"): name the enum shapes members point at.
-        enums = {m_name: m["shape"] for m_name, m in shape.get("members", {}).items()
-                 if "enum" in model["shapes"][m["shape"]]}
-        if enums:
-            entry["member_shapes"] = enums
-        if "member" in shape and "enum" in model["shapes"][shape["member"]["shape"]]:
-            entry["member_shape"] = shape["member"]["shape"]
+        # The model inlines scalar shapes ("string"): name the documented scalar shape a member
+        # (or a list's member, as "member") points at, unless it has the member's own name.
+        targets = {m_name: m["shape"] for m_name, m in shape.get("members", {}).items()
+                   if m["shape"] != m_name and documented_scalar(model["shapes"][m["shape"]])}
+        if "member" in shape and documented_scalar(model["shapes"][shape["member"]["shape"]]):
+            targets["member"] = shape["member"]["shape"]
+        if targets:
+            entry["targets"] = targets
         if "enum" in shape:
             entry["enum"] = list(shape["enum"])
         for key in ("min", "max"):

@@ -37,12 +37,6 @@ function M.services()
   return require("luaws.sdk.model").services()
 end
 
---- aws.help(service[, operation]) -> string: the service's operations with a sentence each, or
---- the operation's members (required marked, types, enum values) from the shipped docs.
-function M.help(service, operation)
-  return require("luaws.sdk.help").text(service, operation)
-end
-
 --- aws.debug([on]) -> boolean: reads, or turns on or off, request logging (same as --debug).
 function M.debug(on)
   local log = require "luaws.core.log"

@@ -519,8 +519,9 @@ function Service:waiters()
 end
 
 --- svc:docs() -> {operations={Op="first sentence"}, shapes={Shape={doc=, members={M="..."},
---- enum={...}, min=, max=, member_shapes={M=<enum shape>}, member_shape=<enum shape of a
---- list's member>}}}: help text, loaded on first use (never by a call).
+--- enum={...}, min=, max=, targets={M=<scalar shape>, member=<a list's scalar shape>}}}}: help
+--- text, loaded on first use (never by a call). Models inline scalar shapes (a member's target
+--- is "string"); `targets` names the documented scalar shape of a member whose name differs.
 function Service:docs()
   return sibling(self, "docs", "service-2.json", function(service2)
     return require("luaws.sdk.model_convert").docs(service2)

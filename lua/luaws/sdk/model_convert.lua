@@ -359,8 +359,14 @@ local function first_sentence(doc)
 end
 M.first_sentence = first_sentence
 
+-- Whether a scalar shape has an entry of its own in the docs (a sentence, enum or limit).
+local function documented_scalar(shape)
+  return type(shape) == "table" and SCALARS[shape.type] ~= nil
+    and (shape.enum ~= nil or shape.min ~= nil or shape.max ~= nil or first_sentence(shape.documentation) ~= nil)
+end
+
 --- convert.docs(service2) -> {operations={Op=sentence}, shapes={Shape={doc=, members=, enum=, min=,
---- max=, member_shapes=, member_shape=}}} (the format of a generated <name>.docs.lua)
+--- max=, targets={Member=<scalar shape>, member=<a list's scalar shape>}}}} (as <name>.docs.lua)
 function M.docs(service2)
   local ops, shapes = {}, {}
   for name, op in pairs(service2.operations or {}) do ops[name] = first_sentence(op.documentation) end
@@ -373,14 +379,16 @@ function M.docs(service2)
         entry.members = entry.members or {}
         entry.members[m] = s
       end
-      -- The model inlines scalar shapes ("string"): name the enum shapes members point at.
-      if (service2.shapes[ref.shape] or {}).enum then
-        entry.member_shapes = entry.member_shapes or {}
-        entry.member_shapes[m] = ref.shape
+      -- The model inlines scalar shapes ("string"): name the documented scalar shape a member
+      -- (or a list's member, as "member") points at, unless it has the member's own name.
+      if ref.shape ~= m and documented_scalar(service2.shapes[ref.shape]) then
+        entry.targets = entry.targets or {}
+        entry.targets[m] = ref.shape
       end
     end
-    if shape.member and (service2.shapes[shape.member.shape] or {}).enum then
-      entry.member_shape = shape.member.shape
+    if shape.member and documented_scalar(service2.shapes[shape.member.shape]) then
+      entry.targets = entry.targets or {}
+      entry.targets.member = shape.member.shape
     end
     if next(entry) then shapes[name] = entry end
   end

@@ -210,6 +210,12 @@ T.test("rules, waiters and docs load on demand", function()
   local spec = docs.shapes.KeySpec
   T.ok(spec and #spec.enum > 5, "enums in docs")
   T.eq(docs.shapes.GrantNameType.max, 256)
+  -- Scalars are inlined in the model; the docs name the shape behind a member (or list member).
+  T.eq(docs.shapes.CreateGrantRequest.targets.KeyId, "KeyIdType")
+  T.eq(docs.shapes.CreateGrantRequest.targets.Name, "GrantNameType")
+  T.eq(docs.shapes.GrantOperationList.targets.member, "GrantOperation")
+  T.ok(#docs.shapes.GrantOperation.enum > 10)
+  T.eq(docs.shapes.CreateKeyRequest.targets.KeySpec, nil, "not when the shape has the member's name")
 end)
 
 T.test("the model keeps the traits the protocols need", function()
