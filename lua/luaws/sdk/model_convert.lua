@@ -140,9 +140,8 @@ function decode_value(text, pos)
     return decode_string(text, pos)
   end
   local literal = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
-  if literal and literal ~= "" and literal ~= "-" then
-    return math.tointeger(tonumber(literal)) or tonumber(literal), pos + #literal
-  end
+  local n = literal and tonumber(literal)
+  if n then return math.tointeger(n) or n, pos + #literal end
   if text:sub(pos, pos + 3) == "true" then return true, pos + 4 end
   if text:sub(pos, pos + 4) == "false" then return false, pos + 5 end
   if text:sub(pos, pos + 3) == "null" then return nil, pos + 4 end
