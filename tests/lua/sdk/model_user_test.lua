@@ -167,6 +167,20 @@ T.test("a broken model file is a one-line error naming the file", function()
   end)
 end)
 
+T.test("the JSON reader keeps member order and rejects malformed text with a message", function()
+  local convert = require "luaws.sdk.model_convert"
+  local v = assert(convert.decode_json('{"z":1,"a":[1e3,-0.5,"\\u00e9\\ud83d\\ude00",true,false,null],"m":{}}'))
+  T.same(convert.keys(v), { "z", "a", "m" })
+  T.eq(v.a[1], 1000)
+  T.eq(v.a[3], "\u{e9}\u{1F600}")
+  T.eq(v.a[5], false)
+  for _, bad in ipairs({ "1.5e", "-", "[1,", '{"a":}', '"\\u12"', '"\\x"', '{"a":1}x', "", string.rep("[", 300) }) do
+    local value, err = convert.decode_json(bad)
+    T.eq(value, nil, bad)
+    T.eq(type(err), "string", bad)
+  end
+end)
+
 T.test("end to end: luaws with HOME and AWS_DATA_PATH set", function()
   local bin = os.getenv("LUAWS_BIN")
   if not bin then print("  skipped: LUAWS_BIN is not set"); return end
