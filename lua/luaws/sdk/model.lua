@@ -41,8 +41,7 @@
 --           jsonvalue=, hostLabel=, requiresLength=, contextParam=} and ref.shape
 --           resolves (lazily) to the target shape.
 local errors = require "luaws.core.errors"
-local fs = require "luaws.fs"
-local host = require "luaws.host"
+local files = require "luaws.sdk.model_files"
 
 local M = {}
 
@@ -311,175 +310,6 @@ function Service:error_shape(code)
   return self._error_codes[code]
 end
 
--- Shipped models: <services dir>/<name>.lua found through package.path (so LUAWS_PATH may
--- override one), siblings <name>.rules.lua, .waiters.lua, .docs.lua beside it.
-local function find_shipped(name)
-  return package.searchpath("luaws.sdk.services." .. name, package.path)
-end
-
-local function valid_name(name)
-  return type(name) == "string" and name:match("^[%w][%w%-_]*$") ~= nil and name ~= "index"
-end
-
-local shipped_index -- the index file's table, once read
-
-local function read_index()
-  if not shipped_index then
-    local path = package.searchpath("luaws.sdk.services.index", package.path)
-    shipped_index = path and assert(loadfile(path, "t", {}))() or {}
-  end
-  return shipped_index
-end
-
---- model.search_paths() -> the folders searched for user models, in botocore's order: each
---- entry of AWS_DATA_PATH (colon-separated, "~" expanded), then ~/.aws/models.
-function M.search_paths()
-  local config = require "luaws.sdk.config"
-  local paths = {}
-  for entry in (config.getenv("AWS_DATA_PATH") or ""):gmatch("[^:]+") do
-    paths[#paths + 1] = config.expand_path(entry)
-  end
-  paths[#paths + 1] = config.expand_path("~/.aws/models")
-  return paths
-end
-
-local function is_file(path)
-  local st = fs.stat(path)
-  return st ~= nil and st.type == "file"
-end
-
--- The user's model of `name`: {dir=<api-version folder>, version=, file=<service-2 path>} for
--- the newest api version found in any search path (the first path wins among equal versions),
--- or nil. A folder holding only service-2.json.gz is reported through `gz`.
-local function find_user(name, paths)
-  local best, gz
-  for _, root in ipairs(paths) do
-    local versions = fs.list(root .. "/" .. name)
-    for _, version in ipairs(versions or {}) do
-      local dir = root .. "/" .. name .. "/" .. version
-      if is_file(dir .. "/service-2.json") then
-        if not best or version > best.version then
-          best = { dir = dir, version = version, file = dir .. "/service-2.json" }
-        end
-      elseif is_file(dir .. "/service-2.json.gz") then
-        gz = gz or dir .. "/service-2.json.gz"
-      end
-    end
-  end
-  return best, gz
-end
-
--- Names of services with a service-2.json in the user's search paths.
-local function user_service_names(paths)
-  local seen = {}
-  for _, root in ipairs(paths) do
-    for _, name in ipairs(fs.list(root) or {}) do
-      if valid_name(name) and not seen[name] and find_user(name, { root }) then seen[name] = true end
-    end
-  end
-  return seen
-end
-
---- model.services() -> sorted array of every service name luaws can load: the shipped models
---- and those in the user's search paths (model.search_paths()).
-function M.services()
-  local names, seen = {}, {}
-  for _, n in ipairs(read_index()) do
-    names[#names + 1] = n
-    seen[n] = true
-  end
-  for n in pairs(user_service_names(M.search_paths())) do
-    if not seen[n] then names[#names + 1] = n end
-  end
-  table.sort(names)
-  return names
-end
-
---- model.service_names(): the same as model.services().
-M.service_names = M.services
-
-M.loaded_from = {}
-
--- The build's stripped bytecode for a shipped file (base: "ec2", "s3.rules", ...), when it may
--- stand in for the source at `path`: parsing ec2.lua's 844 KB costs ~10 ms per process, loading
--- its bytecode ~1 ms. Only for the data dir's own services/<base>.lua (a model overridden
--- through LUAWS_PATH must never be shadowed by bytecode made from another file), and only when
--- the bytecode is at least as new as that source (an edited, not yet rebuilt model wins).
--- Bytecode is read from models_dir and nowhere else. Returns the loaded chunk, its path and
--- size, or nil to fall back to the source.
-local function load_compiled(base, path)
-  local data_dir, models_dir = host.data_dir, host.models_dir
-  if not (data_dir and models_dir) then return nil end
-  if path ~= data_dir .. "/lua/luaws/sdk/services/" .. base .. ".lua" then return nil end
-  local compiled = models_dir .. "/" .. base .. ".luac"
-  local compiled_stat = fs.stat(compiled)
-  if not compiled_stat or compiled_stat.type ~= "file" then return nil end
-  local source_stat = fs.stat(path)
-  if not source_stat or compiled_stat.mtime_ns < source_stat.mtime_ns then return nil end
-  -- Unreadable or foreign bytecode (another Lua build) is not an error: the source still works.
-  local chunk = loadfile(compiled, "b", {})
-  if not chunk then return nil end
-  return chunk, compiled, compiled_stat.size
-end
-
-local function model_error(path, message)
-  errors.raise({ code = "InvalidModel", message = "cannot load model " .. path .. ": " .. message }, 0)
-end
-
--- Runs a shipped file (bytecode when fresh). Returns its value, the path read and its size.
-local function run_shipped(base, path)
-  local chunk, loaded_path, size = load_compiled(base, path)
-  if not chunk then
-    local err
-    chunk, err = loadfile(path, "t", {})
-    if not chunk then model_error(path, err) end
-    loaded_path = path
-    local st = fs.stat(path)
-    size = st and st.size or 0
-  end
-  local ok, value = pcall(chunk)
-  if not ok or type(value) ~= "table" then model_error(loaded_path, ok and "no table returned" or tostring(value)) end
-  return value, loaded_path, size
-end
-
--- Reads and decodes a botocore JSON file; a broken file is a one-line InvalidModel error.
-local function read_json(path)
-  local f, err = io.open(path, "rb")
-  if not f then model_error(path, err) end
-  local text = f:read("a")
-  f:close()
-  local value, jerr = require("luaws.sdk.model_convert").decode_json(text)
-  if value == nil then model_error(path, jerr) end
-  return value
-end
-
--- The file `file` ("paginators-1.json", ...) of a user model's api version: beside its
--- service-2.json, else in the same version folder of a later search path (as botocore), or nil.
-local function user_sibling(svc, file)
-  local src = svc._user
-  if is_file(src.dir .. "/" .. file) then return src.dir .. "/" .. file end
-  for _, root in ipairs(src.paths) do
-    local path = root .. "/" .. svc.name .. "/" .. src.version .. "/" .. file
-    if is_file(path) then return path end
-  end
-  return nil
-end
-
--- Loads a user model (botocore JSON) into model data.
-local function load_user(name, user)
-  local convert = require "luaws.sdk.model_convert"
-  local service2 = read_json(user.file)
-  local pages
-  local pages_path = user_sibling({ name = name, _user = user }, "paginators-1.json")
-  if pages_path then
-    local doc = read_json(pages_path)
-    pages = type(doc) == "table" and doc.pagination or nil
-  end
-  local ok, data = pcall(convert.model, service2, pages)
-  if not ok then model_error(user.file, tostring(data)) end
-  return data, service2
-end
-
 -- Sibling data of a service (kind: "rules", "waiters", "docs"), loaded on first use and cached;
 -- false when the service has none. `user_file` is the botocore file of a user model.
 local function sibling(svc, kind, user_file, from_json)
@@ -488,18 +318,18 @@ local function sibling(svc, kind, user_file, from_json)
   local value, from
   local shipped = svc._shipped
   if svc._user then
-    local path = user_sibling(svc, user_file)
+    local path = files.user_sibling(svc, user_file)
     if path then
-      value, from = from_json(read_json(path), path), path
-    elseif kind ~= "docs" and (read_index().api_versions or {})[svc.name] == svc.api_version then
-      shipped = find_shipped(svc.name) -- botocore falls back to the shipped file of that version
+      value, from = from_json(files.read_json(path), path), path
+    elseif kind ~= "docs" and (files.read_index().api_versions or {})[svc.name] == svc.api_version then
+      shipped = files.find_shipped(svc.name) -- botocore falls back to the shipped file of that version
     end
   end
   if value == nil and shipped then
     local path = shipped:gsub("%.lua$", "." .. kind .. ".lua")
-    if is_file(path) then value, from = run_shipped(svc.name .. "." .. kind, path) end
+    if files.is_file(path) then value, from = files.run_shipped(svc.name .. "." .. kind, path) end
   end
-  M.loaded_from[svc.name .. "." .. kind] = from
+  files.loaded_from[svc.name .. "." .. kind] = from
   svc._siblings[kind] = value or false
   return value
 end
@@ -536,7 +366,7 @@ local BIG_MODEL_BYTES = 256 * 1024
 
 local function unknown_service(name)
   local msg = string.format("no service model named '%s'", tostring(name))
-  local close = type(name) == "string" and M.suggest(name, M.services()) or {}
+  local close = type(name) == "string" and M.suggest(name, files.services()) or {}
   if #close > 0 then msg = msg .. " (did you mean " .. table.concat(close, ", ") .. "?)" end
   errors.raise({ code = "UnknownService", message = msg, suggestions = close }, 3)
 end
@@ -548,28 +378,28 @@ end
 function M.load(name)
   local svc = cache[name]
   if svc then return svc end
-  if not valid_name(name) then unknown_service(name) end
-  local path = find_shipped(name)
+  if not files.valid_name(name) then unknown_service(name) end
+  local path = files.find_shipped(name)
   local paths = M.search_paths()
-  local user, gz = find_user(name, paths)
+  local user, gz = files.find_user(name, paths)
   if user and path then
-    local shipped_version = (read_index().api_versions or {})[name]
+    local shipped_version = (files.read_index().api_versions or {})[name]
     if shipped_version and shipped_version > user.version then user = nil end
   end
   if not user and not path then
-    if gz then model_error(gz, "compressed models are not supported; gunzip it to service-2.json") end
+    if gz then files.model_error(gz, "compressed models are not supported; gunzip it to service-2.json") end
     unknown_service(name)
   end
   local data, size
   if user then
     user.paths = paths
-    data = load_user(name, user)
-    M.loaded_from[name] = user.file
+    data = files.load_user(name, user)
+    files.loaded_from[name] = user.file
     size = 0
   else
-    data, M.loaded_from[name], size = run_shipped(name, path)
+    data, files.loaded_from[name], size = files.run_shipped(name, path)
     if type(data.metadata) ~= "table" or type(data.operations) ~= "table" or type(data.shapes) ~= "table" then
-      model_error(M.loaded_from[name], "not a service model (metadata, operations and shapes expected)")
+      files.model_error(files.loaded_from[name], "not a service model (metadata, operations and shapes expected)")
     end
   end
   if size >= BIG_MODEL_BYTES then collectgarbage() end
@@ -608,5 +438,8 @@ function M.load(name)
   cache[name] = svc
   return svc
 end
+
+M.search_paths, M.services, M.service_names = files.search_paths, files.services, files.services
+M.loaded_from = files.loaded_from
 
 return M

@@ -1,4 +1,4 @@
--- model_user_test: botocore-format models in AWS_DATA_PATH and ~/.aws/models are used with botocore's precedence.
+-- model_files_test: botocore-format models in AWS_DATA_PATH and ~/.aws/models are used with botocore's precedence.
 local T = require "testing"
 local config = require "luaws.sdk.config"
 local errors = require "luaws.core.errors"
