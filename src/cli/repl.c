@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,8 +15,7 @@
 #include <unistd.h>
 
 #include <lauxlib.h>
-#include <readline/history.h>
-#include <readline/readline.h>
+#include <editline/readline.h> /* libedit's readline emulation (history included) */
 
 #include "host.h"
 
@@ -29,10 +30,11 @@ typedef enum { READ_LINE, READ_EOF, READ_CANCELLED } read_status;
 
 /* ---- reading lines ------------------------------------------------------------------------ */
 
-/* Terminal input runs readline's callback interface under pselect, so a Ctrl-C at the prompt
- * can abandon the line without longjmp or readline's own signal handling. */
-static char *accepted_line;
-static bool line_done;
+/* Terminal input goes through libedit's readline(), with its signal handling off
+ * (rl_catch_signals = 0) and its keys read by read_key below: a Ctrl-C while waiting for a key
+ * ends readline() as end of input would, and the flag tells the two apart. No longjmp, and no
+ * line state is left behind (libedit resets its line buffer on each call). libedit's own read
+ * retries once after EINTR, which would swallow the first Ctrl-C: hence read_key. */
 static volatile sig_atomic_t prompt_interrupted;
 
 static void on_prompt_sigint(int sig) {
@@ -40,63 +42,70 @@ static void on_prompt_sigint(int sig) {
   prompt_interrupted = 1;
 }
 
-/* Readline callback: takes the finished line (NULL on EOF) and stops reading. */
-static void on_line(char *line) {
-  rl_callback_handler_remove();
-  accepted_line = line;
-  line_done = true;
-}
-
-/* Reads one line from the terminal with the prompt. On READ_LINE *out is malloc'd. */
-static read_status read_terminal_line(const char *prompt, char **out) {
-  /* SIGINT stays blocked except inside pselect, so none slips in between check and wait. */
+/* Reads one byte from stdin, waiting in pselect with SIGINT unblocked only there, so a Ctrl-C
+ * cannot slip in between the check and the wait. Returns the byte, or -1 on end of input,
+ * error or Ctrl-C. */
+static int read_byte(void) {
   sigset_t block, original_mask, waiting_mask;
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
   sigprocmask(SIG_BLOCK, &block, &original_mask);
   waiting_mask = original_mask;
   sigdelset(&waiting_mask, SIGINT);
-
-  prompt_interrupted = 0;
-  line_done = false;
-  accepted_line = NULL;
-  rl_callback_handler_install(prompt, on_line);
-  read_status status;
-  for (;;) {
-    if (line_done) {
-      status = accepted_line ? READ_LINE : READ_EOF;
-      break;
-    }
-    if (prompt_interrupted) {
-      /* Ctrl-C: drop what was typed, leave the line on screen, start afresh. */
-      rl_point = rl_end;
-      rl_redisplay();
-      rl_free_line_state();
-      rl_callback_sigcleanup();
-      rl_callback_handler_remove();
-      fputs("^C\n", stdout);
-      fflush(stdout);
-      status = READ_CANCELLED;
-      break;
-    }
+  int result = -1;
+  while (!prompt_interrupted) {
     fd_set readable;
     FD_ZERO(&readable);
     FD_SET(STDIN_FILENO, &readable);
     int ready = pselect(STDIN_FILENO + 1, &readable, NULL, NULL, NULL, &waiting_mask);
     if (ready < 0 && errno == EINTR)
       continue;
-    if (ready < 0) {
-      rl_callback_handler_remove();
-      status = READ_EOF;
-      break;
-    }
-    rl_callback_read_char();
+    unsigned char byte;
+    if (ready > 0 && read(STDIN_FILENO, &byte, 1) == 1)
+      result = byte;
+    break;
   }
-  /* A Ctrl-C still pending reaches on_prompt_sigint here, harmlessly. */
   sigprocmask(SIG_SETMASK, &original_mask, NULL);
-  *out = accepted_line;
-  accepted_line = NULL;
-  return status;
+  return result;
+}
+
+/* rl_getc_function: one character as a code point. libedit turns what this returns straight
+ * into a wide character, so UTF-8 sequences are decoded here (a bad one yields U+FFFD). */
+static int read_key(FILE *stream) {
+  (void)stream;
+  int c = read_byte();
+  if (c < 0x80)
+    return c;
+  int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
+  if (more < 0)
+    return 0xfffd;
+  int code = c & (0x3f >> more);
+  for (int i = 0; i < more; i++) {
+    int next = read_byte();
+    if (next < 0)
+      return -1;
+    if ((next & 0xc0) != 0x80)
+      return 0xfffd;
+    code = (code << 6) | (next & 0x3f);
+  }
+  return code;
+}
+
+/* Reads one line from the terminal with the prompt. On READ_LINE *out is malloc'd. */
+static read_status read_terminal_line(const char *prompt, char **out) {
+  prompt_interrupted = 0;
+  char *line = readline(prompt);
+  if (prompt_interrupted) {
+    /* Ctrl-C: drop what was typed, leave the line on screen, start afresh. */
+    free(line);
+    fputs("^C\n", stdout);
+    fflush(stdout);
+    return READ_CANCELLED;
+  }
+  if (line == NULL)
+    return READ_EOF;
+  *out = line;
+  return READ_LINE;
 }
 
 /* Reads one line from a pipe or file (no prompt, no editing). On READ_LINE *out is malloc'd. */
@@ -132,17 +141,80 @@ static char *history_path(void) {
   return path;
 }
 
-/* Creates the history file owner-only if needed (and tightens an existing one), then loads it.
- * Returns false when it cannot be used. */
+/* libedit's history file format: this first line, then one entry per line with blanks,
+ * newlines, backslashes and control bytes escaped as strvis(3) does (\040, \012, \\). */
+#define HISTORY_COOKIE "_HiStOrY_V2_"
+
+/* Loads a history file of plain lines (GNU readline's format, from older luaws) into the list.
+ * Returns the number of entries read. */
+static int load_plain_history(FILE *f) {
+  char *line = NULL;
+  size_t capacity = 0;
+  ssize_t len;
+  int n = 0;
+  while ((len = getline(&line, &capacity, f)) > 0) {
+    if (line[len - 1] == '\n')
+      line[len - 1] = '\0';
+    if (*line) {
+      add_history(line);
+      n++;
+    }
+  }
+  free(line);
+  return n;
+}
+
+/* Creates the history file owner-only if needed (and tightens an existing one), then loads it;
+ * a file in the old plain format is rewritten in libedit's. Returns false when it cannot be
+ * used. */
 static bool open_history(const char *path) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0)
     return false;
   fchmod(fd, 0600); /* commands typed may name accounts and keys: not for other users */
-  close(fd);
-  read_history(path);
-  history_truncate_file(path, HISTORY_LINES);
+  FILE *f = fdopen(fd, "r");
+  if (f == NULL) {
+    close(fd);
+    return false;
+  }
+  char first[sizeof HISTORY_COOKIE + 1] = "";
+  bool libedit_format = fgets(first, sizeof first, f) == NULL ||
+                        strncmp(first, HISTORY_COOKIE, sizeof HISTORY_COOKIE - 1) == 0;
+  int lines = 0;
+  if (libedit_format) {
+    for (int c; (c = getc(f)) != EOF;)
+      lines += c == '\n';
+  } else {
+    rewind(f);
+    load_plain_history(f);
+  }
+  fclose(f);
+  if (libedit_format)
+    read_history(path);
+  /* Rewrite the file when converting, or when it outgrew the list (stifled to HISTORY_LINES). */
+  if (!libedit_format || lines > HISTORY_LINES)
+    write_history(path);
   return true;
+}
+
+/* Appends one entry to the history file in libedit's format (the cookie first in an empty
+ * file). libedit's append_history(1, ...) writes one entry too many, so this does it. */
+static void append_entry(const char *path, const char *chunk) {
+  FILE *f = fopen(path, "a");
+  if (f == NULL)
+    return;
+  if (ftell(f) == 0 && fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0)
+    fputs(HISTORY_COOKIE "\n", f);
+  for (const unsigned char *p = (const unsigned char *)chunk; *p; p++) {
+    if (*p == '\\')
+      fputs("\\\\", f);
+    else if (*p <= ' ' || *p == 0x7f)
+      fprintf(f, "\\%03o", *p);
+    else
+      fputc(*p, f);
+  }
+  fputc('\n', f);
+  fclose(f);
 }
 
 /* Adds a finished chunk to the history list and the file, skipping blanks and repeats. */
@@ -154,7 +226,7 @@ static void remember(const char *chunk, const char *path) {
     return;
   add_history(chunk);
   if (path)
-    append_history(1, path);
+    append_entry(path, chunk);
 }
 
 /* ---- completion --------------------------------------------------------------------------- */
@@ -443,6 +515,17 @@ static void print_results(lua_State *L, int base) {
     show_error(L, status);
 }
 
+/* libedit edits wide characters and converts with the LC_CTYPE locale, which is "C" (ASCII)
+ * unless set: the REPL switches to the user's locale, or C.UTF-8 when that is not UTF-8, so
+ * "café" survives the editor. Returns the previous setting (malloc'd) to restore, or NULL. */
+static char *use_utf8_ctype(void) {
+  const char *current = setlocale(LC_CTYPE, NULL);
+  char *saved = current ? strdup(current) : NULL;
+  if (setlocale(LC_CTYPE, "") == NULL || strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+    setlocale(LC_CTYPE, "C.UTF-8");
+  return saved;
+}
+
 int luaws_repl(lua_State *L) {
   int base = lua_gettop(L);
   bool terminal = isatty(STDIN_FILENO);
@@ -455,9 +538,12 @@ int luaws_repl(lua_State *L) {
   action.sa_handler = on_prompt_sigint;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, terminal ? &action : NULL, &previous_action);
+  char *saved_ctype = NULL;
   if (terminal) {
+    saved_ctype = use_utf8_ctype();
     rl_readline_name = "luaws";
     rl_catch_signals = 0; /* Ctrl-C is ours: see read_terminal_line */
+    rl_getc_function = read_key; /* before using_history(), which initialises libedit */
     rl_attempted_completion_function = complete;
     rl_completer_word_break_characters = " \t\n\"'`@$><=;|&{(+-*/%^~#[,)}";
     completion_state = L;
@@ -497,6 +583,10 @@ int luaws_repl(lua_State *L) {
     free_completion_list();
     completion_state = NULL;
     clear_history();
+    if (saved_ctype) {
+      setlocale(LC_CTYPE, saved_ctype);
+      free(saved_ctype);
+    }
   }
   fflush(stdout);
   free(history);

@@ -116,6 +116,17 @@ class Session:
             os.close(self.fd)
 
 
+def read_history(path):
+    """The entries of a history file in libedit's format (a cookie line, then strvis-escaped
+    entries: \\ooo octal and \\\\)."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    assert lines[0] == "_HiStOrY_V2_", lines[:2]
+    unescape = re.compile(r"\\([0-7]{3}|\\)")
+    return [unescape.sub(lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1), 8)), line)
+            for line in lines[1:] if line]
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="luaws-repl-")
     history = os.path.join(tmp, "history")
@@ -235,12 +246,34 @@ def main():
     def history_file():
         mode = stat.S_IMODE(os.stat(history).st_mode)
         assert mode == 0o600, "history mode %o" % mode
-        with open(history) as f:
-            saved = f.read()
-        assert "double(21)" in saved, saved
-        assert "function double(x)" in saved, saved
-        assert "this is not lua" not in saved, saved
-    check("the history file is written, owner-only", history_file)
+        entries = read_history(history)
+        assert "double(21)" in entries, entries
+        # A multi-line chunk is one entry, newlines kept (libedit escapes them in the file).
+        assert "function double(x)\n  return x * 2\nend" in entries, entries
+        assert not any("this is not lua" in e for e in entries), entries
+        assert len(entries) == len(set(entries)), "an entry written twice: %r" % entries
+    check("the history file is written, owner-only, one entry per chunk", history_file)
+
+    def old_plain_history():
+        # A history file of plain lines (GNU readline's, from before libedit) is read and
+        # rewritten in libedit's format.
+        old = os.path.join(tmp, "old-history")
+        with open(old, "w") as f:
+            f.write("=40+2\nprint('old session')\n")
+        s3 = Session(old, args=())
+        try:
+            s3.expect(r"luaws> ")
+            s3.send("\x10\x10\r")  # two entries back: =40+2
+            s3.answer(r"\n42\n")
+            s3.send("\x04")
+            assert s3.wait_exit() == 0, s3.status
+        finally:
+            s3.close()
+        entries = read_history(old)
+        assert entries[:2] == ["=40+2", "print('old session')"], entries
+        with open(old) as f:
+            assert f.readline() == "_HiStOrY_V2_\n"
+    check("an old plain-text history file is kept and converted", old_plain_history)
 
     def history_next_session():
         s2 = Session(history, args=())  # plain `luaws` on a terminal is the REPL too
