@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <expat.h>
 #include <lauxlib.h>
 #include <openssl/crypto.h>
 
@@ -28,9 +29,12 @@ static int host_isatty(lua_State *L) {
   return 1;
 }
 
-/* host.versions() -> {luaws=, lua=, curl=, openssl=} */
+/* host.versions() -> {luaws=, lua=, curl=, openssl=, expat=} */
 static int host_versions(lua_State *L) {
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
+  XML_Expat_Version expat = XML_ExpatVersionInfo();
+  lua_pushfstring(L, "%d.%d.%d", expat.major, expat.minor, expat.micro);
+  lua_setfield(L, -2, "expat");
   lua_pushstring(L, LUAWS_VERSION);
   lua_setfield(L, -2, "luaws");
   lua_pushstring(L, LUA_VERSION_MAJOR "." LUA_VERSION_MINOR "." LUA_VERSION_RELEASE);

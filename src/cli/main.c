@@ -35,7 +35,8 @@ static const char USAGE[] =
   "  --output json   recipe output as JSON (recipe commands)\n"
   "  --apply         make the changes a recipe plans (recipe commands)\n"
   "  --debug         log requests (secrets redacted) and show tracebacks\n"
-  "  --version       print luaws, Lua, curl and OpenSSL versions\n"
+  "  --version       print the versions of luaws, Lua, libcurl, OpenSSL, expat and\n"
+  "                  the botocore data of the models, and the licence (MIT)\n"
   "  --help          print this help\n"
   "  --              end of options; the next argument is the script\n"
   "\n"
@@ -135,8 +136,24 @@ static bool is_recipe_command(const char *word) {
          strcmp(word, "test") == 0;
 }
 
-/* Prints "luaws X, Lua X, curl X, OpenSSL X". Returns the exit code. Stack: unchanged. */
+/* Pushes the version of the botocore data the shipped models were generated from (read from a
+ * model's header by luaws.sdk.help), or "unknown". Stack: +1. */
+static void push_data_version(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "luaws.sdk.help");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "data_version") == LUA_TFUNCTION &&
+      lua_pcall(L, 0, 1, 0) == LUA_OK && lua_isstring(L, -1)) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_settop(L, lua_gettop(L) - 1);
+  lua_pushliteral(L, "unknown");
+}
+
+/* Prints "luaws X, Lua X, libcurl X, OpenSSL X, expat X, botocore data X" and the licence.
+ * Returns the exit code. Stack: unchanged. */
 static int print_versions(lua_State *L) {
+  int top = lua_gettop(L);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "luaws.host");
   int status = luaws_host_docall(L, 1, 1);
@@ -144,15 +161,18 @@ static int print_versions(lua_State *L) {
     return luaws_host_report(L, status);
   lua_getfield(L, -1, "versions");
   lua_call(L, 0, 1);
-  static const char *const keys[] = {"luaws", "lua", "curl", "openssl"};
-  static const char *const labels[] = {"luaws", "Lua", "curl", "OpenSSL"};
-  for (int i = 0; i < 4; i++) {
+  push_data_version(L);
+  lua_setfield(L, -2, "data");
+  static const char *const keys[] = {"luaws", "lua", "curl", "openssl", "expat", "data"};
+  static const char *const labels[] = {"luaws", "Lua", "libcurl", "OpenSSL", "expat",
+                                       "botocore data"};
+  for (int i = 0; i < 6; i++) {
     lua_getfield(L, -1, keys[i]);
     printf("%s%s %s", i ? ", " : "", labels[i], lua_tostring(L, -1));
     lua_pop(L, 1);
   }
-  printf("\n");
-  lua_pop(L, 2);
+  printf("\nMIT License, Copyright (c) 2026 The luaws authors (the LICENSE file).\n");
+  lua_settop(L, top);
   return 0;
 }
 

@@ -26,10 +26,12 @@ T.test("aws is preloaded and cjson is linked in", function()
   T.eq(require("cjson.safe").decode("{"), nil)
 end)
 
-T.test("--version names luaws, Lua, curl and OpenSSL", function()
+T.test("--version names luaws, Lua, libcurl, OpenSSL, expat, the botocore data and the licence", function()
   local out, code = run(bin .. " --version")
   T.eq(code, 0)
-  T.match(out, "^luaws %d+%.%d+%.%d+, Lua 5%.4%.%d+, curl %d[%d.]*, OpenSSL %d")
+  T.match(out, "^luaws %d+%.%d+%.%d+, Lua 5%.4%.%d+, libcurl %d[%d.]*, OpenSSL %d[%w.]*, "
+    .. "expat %d+%.%d+%.%d+, botocore data %d+%.%d+%.%d+\n")
+  T.match(out, "\nMIT License, Copyright %(c%) 2026 The luaws authors")
 end)
 
 T.test("an uncaught error is one line and exit 1", function()
