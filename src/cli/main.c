@@ -229,21 +229,22 @@ static int run_chunks(lua_State *L, int argc, char **argv, int first_arg) {
   return 0;
 }
 
-/* Hands the whole command line after argv[0] to require("luaws.recipe.cli").main(args, aws),
- * options included and untouched, with the `aws` library (require("luaws")) the recipes get.
- * Returns the exit code main returns (0 for nil). Stack: unchanged. */
-static int run_recipe_command(lua_State *L, int argc, char **argv) {
+/* Hands argv[first..] to require(module).main(args, aws), options included and untouched, with
+ * the `aws` library (require("luaws")) the recipes get: the recipe commands to
+ * luaws.recipe.cli, `__complete` to luaws.recipe.complete. Returns the exit code main returns
+ * (0 for nil). Stack: unchanged. */
+static int run_lua_main(lua_State *L, const char *module, int argc, char **argv, int first) {
   lua_getglobal(L, "require");
-  lua_pushliteral(L, "luaws.recipe.cli");
+  lua_pushstring(L, module);
   int status = luaws_host_docall(L, 1, 1);
   if (status != LUA_OK)
     return luaws_host_report(L, status);
   lua_getfield(L, -1, "main");
   lua_remove(L, -2);
-  lua_createtable(L, argc - 1, 0);
-  for (int i = 1; i < argc; i++) {
+  lua_createtable(L, argc - first, 0);
+  for (int i = first; i < argc; i++) {
     lua_pushstring(L, argv[i]);
-    lua_rawseti(L, -2, i);
+    lua_rawseti(L, -2, i - first + 1);
   }
   lua_getglobal(L, "require");
   lua_pushliteral(L, "luaws");
@@ -308,6 +309,17 @@ static void set_client_defaults(lua_State *L, const command_line *cl) {
 }
 
 int main(int argc, char **argv) {
+  /* `luaws __complete WORD...`: the shell completion scripts ask for candidates (hidden). */
+  if (argc >= 2 && strcmp(argv[1], "__complete") == 0) {
+    luaws_host_options quiet = {.argv0 = argv[0]};
+    lua_State *L = luaws_host_new(&quiet);
+    if (L == NULL)
+      return 1;
+    int code = run_lua_main(L, "luaws.recipe.complete", argc, argv, 2);
+    lua_close(L);
+    fflush(stdout);
+    return code;
+  }
   command_line cl;
   int code = parse_command_line(argc, argv, &cl);
   if (code != 0)
@@ -319,7 +331,7 @@ int main(int argc, char **argv) {
   };
   bool recipe = !cl.version && !cl.has_chunks && !cl.after_dashdash && cl.first_arg < argc &&
                 is_recipe_command(argv[cl.first_arg]);
-  if (cl.help && !recipe) { /* `luaws --help run X` is the recipe's help: luaws.cli's job */
+  if (cl.help && !recipe) { /* `luaws --help run X` is the recipe's help: luaws.recipe.cli's job */
     fputs(USAGE, stdout);
     return 0;
   }
@@ -337,7 +349,7 @@ int main(int argc, char **argv) {
   if (cl.version)
     code = print_versions(L);
   else if (recipe)
-    code = run_recipe_command(L, argc, argv);
+    code = run_lua_main(L, "luaws.recipe.cli", argc, argv, 1);
   else
     code = run_lua(L, argc, argv, &cl);
   lua_close(L);

@@ -32,7 +32,7 @@ void luaws_find_data_dir(const char *argv0, char *out, size_t size) {
   if (n > 0) {
     exe[n] = '\0';
     char installed[PATH_MAX + 32];
-    snprintf(installed, sizeof installed, "%s/../share/luaws", dirname(exe));
+    snprintf(installed, sizeof installed, "%s/" LUAWS_BIN_TO_DATA, dirname(exe));
     if (is_data_dir(installed)) {
       set_out(out, size, installed);
       return;

@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""install_test: `cmake --install` into a temporary prefix gives a luaws that runs on its own."""
+"""install_test: `cmake --install` into a temporary prefix gives a luaws that runs on its own;
+a DESTDIR-staged tree still runs after it is moved (the demo on the local cloud, the REPL), the
+man page renders, and the bash completion completes recipe names and profiles."""
 import os
+import pty
+import re
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 BIN = os.path.realpath(os.environ.get("LUAWS_BIN", "build/luaws"))
 BUILD_DIR = os.path.dirname(BIN)
@@ -36,6 +42,133 @@ def clean_env(**extra):
 
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
+
+
+def pty_session(argv, env, cwd, script, timeout=30):
+    """Runs argv on a pseudo-terminal; script is a list of (keys to send, regex to wait for).
+    Returns the whole output (control sequences and carriage returns removed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(cwd)
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    out = ""
+    ansi = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\r|\x07")
+    try:
+        seen = 0
+        for keys, pattern in script:
+            if keys:
+                os.write(fd, keys.encode())
+            deadline = time.monotonic() + timeout
+            while True:
+                m = re.compile(pattern).search(ansi.sub("", out), seen)
+                if m:
+                    seen = m.end()
+                    break
+                left = deadline - time.monotonic()
+                assert left > 0, "no %r in %r" % (pattern, ansi.sub("", out)[seen:])
+                ready, _, _ = select.select([fd], [], [], left)
+                if ready:
+                    try:
+                        data = os.read(fd, 4096)
+                    except OSError:
+                        data = b""
+                    assert data, "the session ended; output: %r" % ansi.sub("", out)
+                    out += data.decode("utf-8", "replace")
+        return ansi.sub("", out)
+    finally:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+
+
+def staged_checks(tmp):
+    """DESTDIR staging, then the staged tree moved elsewhere: everything still runs."""
+    stage = os.path.join(tmp, "stage")
+    moved = os.path.join(tmp, "moved", "luaws")
+    home = os.path.join(tmp, "home")
+    os.makedirs(os.path.join(home, ".aws"))
+    with open(os.path.join(home, ".aws", "config"), "w") as f:
+        f.write("[default]\nregion = us-east-1\n[profile prod-admin]\nregion = eu-west-1\n"
+                "[profile staging]\nregion = eu-west-2\n")
+    binary = os.path.join(moved, "bin", "luaws")
+
+    def destdir_and_move():
+        env = dict(os.environ, DESTDIR=stage)
+        r = run(["cmake", "--install", BUILD_DIR, "--prefix", "/opt/luaws"], env=env)
+        assert r.returncode == 0, r.stderr
+        staged = os.path.join(stage, "opt", "luaws")
+        for rel in ("bin/luaws", "share/luaws/lua/luaws/init.lua", "share/man/man1/luaws.1",
+                    "share/bash-completion/completions/luaws",
+                    "share/zsh/vendor-completions/_luaws", "share/doc/luaws/LICENSE"):
+            assert os.path.isfile(os.path.join(staged, rel)), "not staged: " + rel
+        os.makedirs(os.path.dirname(moved))
+        shutil.move(staged, moved)
+        r = run([binary, "-e", 'io.write(require("luaws.host").data_dir)'], cwd=tmp,
+                env=clean_env(HOME=home))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == os.path.join(moved, "share", "luaws"), r.stdout
+    check("a DESTDIR-staged tree, moved elsewhere, finds its own files", destdir_and_move)
+    if not os.path.isfile(binary):
+        return
+
+    def demo_from_moved_tree():
+        r = subprocess.run([os.path.join(SOURCE_DIR, "tools", "demo"), binary], capture_output=True,
+                           text=True, timeout=240, env=clean_env(), cwd=tmp)
+        assert r.returncode == 0, "exit %d: %s" % (r.returncode, (r.stdout + r.stderr)[-3000:])
+        out = r.stdout + r.stderr
+        assert "status: healthy" in out, out[-3000:]
+        assert "Nothing to do: everything is already in place." in out, out[-3000:]
+        assert "Successful: Launching a new EC2 instance" in out, out[-3000:]
+    check("the demo (plan, apply, verify on the local cloud) runs with the moved binary",
+          demo_from_moved_tree)
+
+    def repl_from_moved_tree():
+        env = clean_env(HOME=home, TERM="dumb", LUAWS_HISTORY=os.path.join(tmp, "history"))
+        out = pty_session([binary, "repl"], env, tmp, [
+            ("", r"luaws> "),
+            ("=require('luaws.host').data_dir\r", r'\n"(.*)"\nluaws> '),
+            ("=aws.client('kms', {region = 'us-east-1', credentials = false}).service_name\r",
+             r'\n"kms"\nluaws> '),
+        ])
+        assert '"%s"' % os.path.join(moved, "share", "luaws") in out, out
+    check("the REPL of the moved tree starts, uses its files and makes a client", repl_from_moved_tree)
+
+    def man_page_renders():
+        page = os.path.join(moved, "share", "man", "man1", "luaws.1")
+        r = run(["man", "-l", page], env=dict(os.environ, MANWIDTH="80"))
+        assert r.returncode == 0, r.stderr
+        assert r.stderr == "", "man warns: " + r.stderr
+        for heading in ("NAME", "SYNOPSIS", "COMMANDS", "OPTIONS", "ENVIRONMENT", "EXIT STATUS"):
+            assert re.search(r"^%s$" % heading, r.stdout, re.M), heading + " missing"
+        assert "help service [operation]" in r.stdout, r.stdout[:800]
+        r = run(["groff", "-ww", "-man", "-z", page])
+        assert r.returncode == 0 and r.stderr == "", "groff warns: " + r.stderr
+    check("the installed man page renders without warnings", man_page_renders)
+
+    def bash_completion():
+        bashrc = os.path.join(tmp, "bashrc")
+        with open(bashrc, "w") as f:
+            f.write("PS1='$ '\nsource %s\n" % os.path.join(
+                moved, "share", "bash-completion", "completions", "luaws"))
+        env = clean_env(HOME=home, TERM="dumb", PATH=os.path.join(moved, "bin") + ":" + os.environ["PATH"],
+                        INPUTRC="/dev/null")
+        out = pty_session(["/bin/bash", "--noprofile", "--rcfile", bashrc, "-i"], env, tmp, [
+            ("", r"\$ $"),
+            ("luaws run who\t", r"luaws run whoami "),
+            ("--prof\t", r"--profile "),
+            ("prod\t", r"prod-admin "),
+            ("\x15luaws --profile sta\t", r"luaws --profile staging "),
+            ("\x15luaws help kms CreateG\t", r"luaws help kms CreateGrant "),
+            ("\x15exit\r", r"exit"),
+        ])
+        assert "whoami" in out, out
+    check("bash completes a recipe name, its options, profiles and operations", bash_completion)
 
 
 def main():
@@ -137,6 +270,7 @@ def main():
             r = run([installed, "--version"], cwd=elsewhere, env=clean_env())
             assert r.returncode == 0 and r.stdout.startswith("luaws "), r
         check("the installed binary answers --version", version_and_help)
+        staged_checks(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
