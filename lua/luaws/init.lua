@@ -29,6 +29,13 @@ end
 --- aws.commands: the subcommands above the recipe floor that `luaws` hands to the recipe CLI.
 M.commands = {
   test = function(tokens, globals) return require("luaws.testkit").command(tokens, globals, M) end,
+  -- help(service[, operation]) -> `luaws help s3 [PutObject]`'s text, from the models and their
+  -- docs; raises UnknownService / UnknownOperation naming close names.
+  help = function(service, operation)
+    local help = require "luaws.sdk.help"
+    if operation then return help.operation(service, operation) end
+    return help.service(service)
+  end,
 }
 
 --- aws.services() -> sorted array of every service name aws.client accepts: the shipped models

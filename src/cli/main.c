@@ -16,6 +16,7 @@
 static const char USAGE[] =
   "usage: luaws [options] [script [args] | - [args] | repl]\n"
   "       luaws [options] run RECIPE [--arg value ...] | list | help [RECIPE]\n"
+  "       luaws help SERVICE [OPERATION]   a service's operations, an operation's parameters\n"
   "       luaws test FILE|DIR ...   test recipes on a local cloud (luaws help test)\n"
   "\n"
   "  script [args]   run a Lua script; its arguments are in `arg` and `...`, as with lua\n"
@@ -32,7 +33,7 @@ static const char USAGE[] =
   "  --profile NAME  AWS profile for aws.client (wins over AWS_* keys, as in the CLI)\n"
   "  --region NAME   AWS region for aws.client\n"
   "  --endpoint-url URL  send aws.client requests there\n"
-  "  --output json   recipe output as JSON (recipe commands)\n"
+  "  --output FORMAT text (rows), json or table: recipe output (recipe commands)\n"
   "  --apply         make the changes a recipe plans (recipe commands)\n"
   "  --debug         log requests (secrets redacted) and show tracebacks\n"
   "  --version       print the versions of luaws, Lua, libcurl, OpenSSL, expat and\n"
@@ -43,7 +44,8 @@ static const char USAGE[] =
   "In scripts and the REPL the library is preloaded as `aws`.\n"
   "Environment: LUAWS_PATH (colon-separated folders searched first for Lua modules),\n"
   "LUAWS_HISTORY (REPL history file, default ~/.luaws_history), LUAWS_DEBUG (like --debug).\n"
-  "Exit status: 0 success, 1 error, 2 bad usage or unreadable script, 130 interrupted.\n";
+  "Exit status: 0 success, 1 error, 2 bad usage, a script that cannot be read or does not\n"
+  "compile (syntax error), a broken config file; 130 interrupted.\n";
 
 /* What the command line asks for. Indices point into argv. */
 typedef struct command_line {
@@ -136,6 +138,13 @@ static bool is_recipe_command(const char *word) {
          strcmp(word, "test") == 0;
 }
 
+/* Whether `word` reads as a mistyped command rather than a script: no such file, no "/", no
+ * ".": luaws.recipe.cli then suggests the close command (`luaws frob`). */
+static bool is_mistyped_command(const char *word) {
+  return strpbrk(word, "/.") == NULL && strcmp(word, "-") != 0 && strcmp(word, "repl") != 0 &&
+         access(word, F_OK) != 0;
+}
+
 /* Pushes the version of the botocore data the shipped models were generated from (read from a
  * model's header by luaws.sdk.help), or "unknown". Stack: +1. */
 static void push_data_version(lua_State *L) {
@@ -193,7 +202,8 @@ static void set_arg_table(lua_State *L, int argc, char **argv, int script) {
 static int run_script(lua_State *L, int argc, char **argv, int script) {
   const char *path = strcmp(argv[script], "-") == 0 ? NULL : argv[script];
   int status = luaL_loadfile(L, path);
-  if (status == LUA_ERRFILE) {
+  if (status == LUA_ERRFILE || status == LUA_ERRSYNTAX) {
+    /* unreadable or not Lua: bad input, as documented (exit 2) */
     luaws_host_report(L, status);
     return EXIT_USAGE;
   }
@@ -330,7 +340,7 @@ int main(int argc, char **argv) {
     .debug = cl.debug || (debug_env != NULL && *debug_env != '\0' && strcmp(debug_env, "0") != 0),
   };
   bool recipe = !cl.version && !cl.has_chunks && !cl.after_dashdash && cl.first_arg < argc &&
-                is_recipe_command(argv[cl.first_arg]);
+                (is_recipe_command(argv[cl.first_arg]) || is_mistyped_command(argv[cl.first_arg]));
   if (cl.help && !recipe) { /* `luaws --help run X` is the recipe's help: luaws.recipe.cli's job */
     fputs(USAGE, stdout);
     return 0;

@@ -369,22 +369,74 @@ static void free_completion_list(void) {
   completion_count = 0;
 }
 
-/* Readline completion: globals, then fields and methods along a dotted path (aws.cl<TAB>),
- * read raw (no code runs) except for an object's opt-in __complete metamethod. A unique table
- * gets a "." appended, a unique function "(". */
+/* Pushes field `name` of the REPL's Lua side, require("luaws.repl"), or nil when it cannot
+ * load. Stack: +1. */
+static void push_repl_field(lua_State *L, const char *name) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "luaws.repl");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+  } else {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+  }
+}
+
+/* Asks luaws.repl.complete(line before the word, word) for completions that need the models
+ * (service names in aws.client(", parameter names in a call's table). On an answer pushes the
+ * candidates as a table {name = "function"} like collect_completions and returns true with
+ * *append the character for a unique one; else pushes nothing and returns false. */
+static bool model_completions(lua_State *L, const char *text, int start, char *append) {
+  push_repl_field(L, "complete");
+  if (!lua_isfunction(L, -1) || rl_line_buffer == NULL || start < 0 ||
+      (size_t)start > strlen(rl_line_buffer)) {
+    lua_pop(L, 1);
+    return false;
+  }
+  lua_pushlstring(L, rl_line_buffer, (size_t)start);
+  lua_pushstring(L, text);
+  if (lua_pcall(L, 2, 2, 0) != LUA_OK || !lua_istable(L, -2)) {
+    lua_pop(L, 2);
+    return false;
+  }
+  const char *suffix = lua_tostring(L, -1);
+  *append = suffix && suffix[0] ? suffix[0] : '\0';
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, -2);
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (lua_rawgeti(L, -2, i) == LUA_TSTRING) {
+      lua_pushliteral(L, "model");
+      lua_rawset(L, -3);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  lua_remove(L, -2);
+  return true;
+}
+
+/* Readline completion: service names and parameter names from the models (luaws.repl), else
+ * globals, then fields and methods along a dotted path (aws.cl<TAB>), read raw (no code runs)
+ * except for an object's opt-in __complete metamethod. A unique table gets a "." appended, a
+ * unique function "(". */
 static char **complete(const char *text, int start, int end) {
-  (void)start;
   (void)end;
   lua_State *L = completion_state;
   rl_attempted_completion_over = 1; /* never fall back to file names */
   rl_completion_append_character = '\0';
   free_completion_list();
   int top = lua_gettop(L);
-  lua_pushcfunction(L, collect_completions);
-  lua_pushstring(L, text);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-    lua_settop(L, top);
-    return NULL;
+  char model_append = '\0';
+  bool from_models = model_completions(L, text, start, &model_append);
+  if (!from_models) {
+    lua_pushcfunction(L, collect_completions);
+    lua_pushstring(L, text);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+      lua_settop(L, top);
+      return NULL;
+    }
   }
   size_t n = 0;
   lua_pushnil(L);
@@ -402,7 +454,9 @@ static char **complete(const char *text, int start, int end) {
     only_type = lua_tostring(L, -1);
     lua_pop(L, 1);
   }
-  if (completion_count == 1 && only_type)
+  if (completion_count == 1 && from_models)
+    rl_completion_append_character = model_append;
+  else if (completion_count == 1 && only_type)
     rl_completion_append_character =
       strcmp(only_type, "table") == 0 ? '.' : strcmp(only_type, "function") == 0 ? '(' : '\0';
   lua_settop(L, top);
@@ -493,19 +547,15 @@ static void show_error(lua_State *L, int status) {
   luaws_host_report(L, status);
 }
 
-/* Prints every value above `base` with luaws.pretty (plain print if that cannot load), and
- * pops them. */
+/* Prints every value above `base` with luaws.repl.print (pretty tables, call results without
+ * ResponseMetadata; plain print if that cannot load), and pops them. */
 static void print_results(lua_State *L, int base) {
   int n = lua_gettop(L) - base;
   if (n == 0)
     return;
   luaL_checkstack(L, 3, "too many results to print");
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "luaws.core.pretty");
-  if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
-    lua_getfield(L, -1, "print");
-    lua_remove(L, -2);
-  } else {
+  push_repl_field(L, "print");
+  if (!lua_isfunction(L, -1)) {
     lua_pop(L, 1);
     lua_getglobal(L, "print");
   }
@@ -538,6 +588,12 @@ int luaws_repl(lua_State *L) {
   action.sa_handler = on_prompt_sigint;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, terminal ? &action : NULL, &previous_action);
+  /* help() explains the REPL, help "s3 PutObject" an operation (unless a script defined one). */
+  if (lua_getglobal(L, "help") == LUA_TNIL) {
+    push_repl_field(L, "help");
+    lua_setglobal(L, "help");
+  }
+  lua_pop(L, 1);
   char *saved_ctype = NULL;
   if (terminal) {
     saved_ctype = use_utf8_ctype();
@@ -545,7 +601,10 @@ int luaws_repl(lua_State *L) {
     rl_catch_signals = 0; /* Ctrl-C is ours: see read_terminal_line */
     rl_getc_function = read_key; /* before using_history(), which initialises libedit */
     rl_attempted_completion_function = complete;
-    rl_completer_word_break_characters = " \t\n\"'`@$><=;|&{(+-*/%^~#[,)}";
+    /* libedit reads the basic set, GNU readline the completer set: the same for both. */
+    static char word_breaks[] = " \t\n\"'`@$><=;|&{(+-*/%^~#[,)}";
+    rl_completer_word_break_characters = word_breaks;
+    rl_basic_word_break_characters = word_breaks;
     completion_state = L;
     using_history();
     stifle_history(HISTORY_LINES);
@@ -557,7 +616,7 @@ int luaws_repl(lua_State *L) {
     }
     lua_getglobal(L, "aws");
     lua_getfield(L, -1, "version");
-    printf("luaws %s (%s): `aws` is loaded. Tab completes, Ctrl-C interrupts, Ctrl-D exits.\n",
+    printf("luaws %s (%s): `aws` is loaded. help() explains, Tab completes, Ctrl-D exits.\n",
            lua_isstring(L, -1) ? lua_tostring(L, -1) : "?", LUA_RELEASE);
     fflush(stdout);
     lua_settop(L, base);

@@ -10,13 +10,15 @@ local USAGE = [[
 usage: luaws [options] run RECIPE [--ARG VALUE | --ARG=VALUE ...] [--apply]
        luaws [options] list
        luaws help [RECIPE]
+       luaws help SERVICE [OPERATION]  (a service's operations; an operation's parameters)
        luaws test FILE|DIR ...       (test recipes on a local cloud; `luaws help test`)
 
 options (before or after the recipe name):
   --profile NAME       AWS profile for the recipe's clients (default: the usual AWS resolution)
   --region REGION      AWS region
   --endpoint-url URL   send every call to this endpoint (a local cloud, for instance)
-  --output text|json   json: one machine-readable object on stdout, everything else on stderr
+  --output text|json|table  text: the result as rows; json: one machine-readable object on
+                       stdout, everything else on stderr; table: the result as aligned columns
   --apply              make the changes a mutating recipe plans (without it nothing is changed)
   --debug              log requests (secrets redacted) and show tracebacks
 
@@ -46,7 +48,7 @@ end
 
 local function set_global(globals, name, value)
   if name == "output" then
-    args.convert({ name = "output", type = "enum", values = { "text", "json" } }, value)
+    args.convert({ name = "output", type = "enum", values = { "text", "json", "table" } }, value)
   elseif name == "region" then
     args.convert({ name = "region", type = "region" }, value)
   elseif name == "profile" then
@@ -214,7 +216,7 @@ function M.render_help(r)
     out[#out + 1] = ""
     out[#out + 1] = "This recipe changes AWS resources. Without --apply it only reads and prints its plan."
   end
-  out[#out + 1] = "Global options: --profile --region --endpoint-url --output text|json --apply --debug"
+  out[#out + 1] = "Global options: --profile --region --endpoint-url --output text|json|table --apply --debug"
   return table.concat(out, "\n")
 end
 
@@ -286,10 +288,29 @@ cloud:reconcile(group) retries Auto Scaling launches now.
 Assertions: testkit.case(name, fn), eq, same (deep), ok, match (Lua pattern), raises.
 See "Testing your recipe" in docs/recipes.md.]]
 
-local function cmd_help(name)
+local function cmd_help(name, tokens)
   if not name then stdout(USAGE) return 0 end
-  if name == "test" then stdout(TEST_USAGE) return 0 end
-  stdout(M.render_help(recipe.load(recipe.find(name))))
+  if name == "test" and #tokens == 0 then stdout(TEST_USAGE) return 0 end
+  if #tokens > 1 then
+    error(usage("unexpected argument '" .. tokens[2] .. "' after help " .. name .. " " .. tokens[1]), 0)
+  end
+  local help = aws and aws.commands and aws.commands.help
+  if #tokens == 1 then
+    if not help then error(usage("no service models to describe " .. name .. " " .. tokens[1]), 0) end
+    local ok, text = pcall(help, name, tokens[1])
+    if not ok then
+      error(usage(type(text) == "table" and tostring(text.message or text) or tostring(text), "UnknownName"), 0)
+    end
+    stdout(text)
+    return 0
+  end
+  local found, entry = pcall(recipe.find, name)
+  if not found and help then
+    local ok, text = pcall(help, name)
+    if ok then stdout(text) return 0 end
+  end
+  if not found then error(entry, 0) end
+  stdout(M.render_help(recipe.load(entry)))
   return 0
 end
 
@@ -385,18 +406,21 @@ function M.main(argv, aws)
     if not (aws.commands and aws.commands.test) then error(usage("this luaws cannot run tests"), 0) end
     return aws.commands.test(tokens, globals)
   end
-  if command == "help" then
-    if #tokens > 0 then error(usage("unexpected argument '" .. tokens[1] .. "' after help " .. (name or "")), 0) end
-    return cmd_help(name)
-  end
-  if globals.help and command == "run" and name then return cmd_help(name) end
+  if command == "help" then return cmd_help(aws, name, tokens) end
+  if globals.help and command == "run" and name then return cmd_help(aws, name, {}) end
   if command == "list" then
     if name or #tokens > 0 then error(usage("list takes no arguments"), 0) end
     return cmd_list(globals)
   end
   if command == "run" then return cmd_run(aws, globals, name, tokens) end
-  local commands = { "run", "list", "help", "test" }
-  error(usage(string.format("unknown command '%s'%s", command, args.did_you_mean(command, commands))), 0)
+  local commands = { "run", "list", "help", "test", "repl" }
+  local close = args.did_you_mean(command, commands)
+  if close == "" and not command:find("[/.]") then
+    -- Not close to a command: what was meant was a script (main.c sends a name that is no file).
+    error(usage(string.format("'%s' is neither a script nor a command (commands: %s; see luaws --help)",
+                              command, table.concat(commands, ", ")), "NoSuchScript"), 0)
+  end
+  error(usage(string.format("unknown command '%s'%s; no script of that name either", command, close)), 0)
 end
 
 return M

@@ -184,7 +184,8 @@ function M.service(name)
   for _, w in ipairs(sorted_keys(waiters)) do
     wnames[#wnames + 1] = w .. (waiters[w].operation and (" (" .. waiters[w].operation .. ")") or "")
   end
-  out[#out + 1] = "Waiters (client:wait(name, params)): " .. (#wnames > 0 and table.concat(wnames, ", ") or "none")
+  out[#out + 1] = "Waiters (client:wait(name, params)): "
+    .. (#wnames > 0 and table.concat(wnames, ", ") or "none")
   out[#out + 1] = ""
   out[#out + 1] = string.format('An operation\'s parameters: luaws help %s OPERATION (REPL: help "%s OPERATION")',
     svc.name, svc.name)
@@ -251,6 +252,9 @@ function M.operation(service, op_name)
   end
   out[#out + 1] = ""
   local first = op.input and op.input.members and op.input.members[1]
+  for _, ref in ipairs(op.input and op.input.members or {}) do
+    if (op.input.required_set or {})[ref.name] then first = ref break end
+  end
   out[#out + 1] = string.format('Call: aws.client("%s"):%s{ %s }', svc.name, op.name,
     first and (first.name .. " = ...") or "")
   if not has_docs then out[#out + 1] = "(no documentation installed for " .. svc.name .. ")" end
