@@ -348,7 +348,7 @@ case("recipe failing at run time", ["run", "runtime-error"], 1, "runtime-error.l
 case("recipe failing at run time, --debug", ["--debug", "run", "runtime-error"], 1, "runtime-error.lua",
      debug=True)
 # Scripts and the library.
-case("script with a syntax error", [SCRIPT_SYNTAX], 1, "syntax.lua:1")
+case("script with a syntax error", [SCRIPT_SYNTAX], 2, "syntax.lua:1")
 case("script raising an error table", [SCRIPT_RAISES], 1, "the script gave up")
 case("unknown service", ["-e", "aws.client('no-such-service')"], 1, "no-such-service")
 case("library: bad region", ["-e", "aws.client('kms', {region = 'us east 1'})"], 2, "us east 1")

@@ -102,6 +102,15 @@ function M.parse_ini(text, path)
     end
     finish_key()
     do
+      -- A header missing a bracket would otherwise read as a bad setting line.
+      if stripped:match("^%[") and not stripped:match("%]$") then
+        -- Quoted only when it reads as a header (a name), never arbitrary text.
+        local shown = stripped:match("^%[[%w%s%-_.@]*$")
+        fail("section header %sis missing its closing ']' (write [profile NAME])", shown and (shown .. " ") or "")
+      elseif stripped:match("^profile%s+[^=:]*%]$") then
+        fail("section header %s is missing its opening '[' (write [profile NAME])",
+             stripped:match("^[%w%s%-_.@%]]*$") or "")
+      end
       local header = stripped:match("^%[(.*)%]$")
       if header then
         section_name = trim(header):gsub("%s+", " ")

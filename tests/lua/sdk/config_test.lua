@@ -135,6 +135,10 @@ T.test("broken files are ConfigParseError naming the file and line, never the li
     { "[a]\nx = 1\n[a]\ny = 2\n", 3, "duplicate section" },
     { "[a]\nx = 1\nx = 2\n", 3, "duplicate key" },
     { "[a]\nsvc =\n  SECRETVALUE\n", 2, "nested" },
+    { "[default]\nregion = us-east-1\n[profile dev\nregion = x\n", 3,
+      "section header %[profile dev is missing its closing '%]' %(write %[profile NAME%]%)" },
+    { "[SECRETVALUE=\n", 1, "section header is missing its closing '%]'" },
+    { "profile dev]\nregion = x\n", 1, "section header profile dev%] is missing its opening '%['" },
   }
   for i, case in ipairs(cases) do
     local path = write("broken" .. i, case[1])
