@@ -51,6 +51,25 @@ function M.debug(on)
   return log.enabled()
 end
 
+--- aws.args(specs[, argv[, opts]]) -> the arguments of a plain script, declared as a recipe's
+--- are ({name=, type=, required=, default=, values=, help=}; type defaults to "string"):
+--- `luaws s.lua --bucket b --count 3`. --help prints them; a bad one is a one-line error, exit 2.
+--- See luaws.recipe.scriptargs and docs/scripting.md.
+function M.args(specs, argv, opts)
+  return require("luaws.recipe.scriptargs").parse(specs, argv, opts)
+end
+
+-- Modules the facade exposes on first use: aws.pretty (luaws.core.pretty: format, print, quote
+-- for readable, bounded tables) and aws.json (luaws.core.json: lossless encode/decode).
+local LAZY = { pretty = "luaws.core.pretty", json = "luaws.core.json" }
+setmetatable(M, { __index = function(t, key)
+  local module = LAZY[key]
+  if not module then return nil end
+  local value = require(module)
+  rawset(t, key, value)
+  return value
+end })
+
 -- The concurrency API lives in luaws.http (C scheduler); these forward to it on first use.
 -- aws.set_max_in_flight(n) -> previous limit of requests on the wire at once;
 -- aws.http_stats() -> {requests=, in_flight=, queued=, max_in_flight_seen=, connections=, ...}.

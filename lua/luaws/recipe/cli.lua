@@ -2,6 +2,7 @@
 local args = require "luaws.recipe.args"
 local plan = require "luaws.recipe.plan"
 local json = require "luaws.core.json"
+local output = require "luaws.recipe.output"
 local recipe = require "luaws.recipe"
 
 local M = {}
@@ -377,10 +378,14 @@ local function cmd_run(aws, globals, name, tokens)
       text = plan.report_json(report)
     end
     stdout(text)
+  elseif globals.output == "table" then
+    -- The whole result, as with json: a table is for reading the data itself.
+    local text = output.table(report.result)
+    if text ~= "" then stdout(text) end
   elseif report.result_text ~= false then
     local shown = report.result
     if type(report.result_text) == "table" then shown = report.result_text end
-    local text = plan.render_result(shown)
+    local text = output.rows(shown)
     if text ~= "" then stdout(text) end
   end
   return report.exit
