@@ -241,7 +241,7 @@ static int run_chunks(lua_State *L, int argc, char **argv, int first_arg) {
 
 /* Hands argv[first..] to require(module).main(args, aws), options included and untouched, with
  * the `aws` library (require("luaws")) the recipes get: the recipe commands to
- * luaws.recipe.cli, `__complete` to luaws.recipe.complete. Returns the exit code main returns
+ * luaws.recipe.cli, `__complete` to luaws.complete. Returns the exit code main returns
  * (0 for nil). Stack: unchanged. */
 static int run_lua_main(lua_State *L, const char *module, int argc, char **argv, int first) {
   lua_getglobal(L, "require");
@@ -325,7 +325,7 @@ int main(int argc, char **argv) {
     lua_State *L = luaws_host_new(&quiet);
     if (L == NULL)
       return 1;
-    int code = run_lua_main(L, "luaws.recipe.complete", argc, argv, 2);
+    int code = run_lua_main(L, "luaws.complete", argc, argv, 2);
     lua_close(L);
     fflush(stdout);
     return code;

@@ -289,7 +289,10 @@ cloud:reconcile(group) retries Auto Scaling launches now.
 Assertions: testkit.case(name, fn), eq, same (deep), ok, match (Lua pattern), raises.
 See "Testing your recipe" in docs/recipes.md.]]
 
-local function cmd_help(name, tokens)
+-- `luaws help NAME [OPERATION]`: a recipe, else a service (its operations, paginators and
+-- waiters), or with OPERATION the operation's parameters: aws.commands.help renders those from
+-- the models, above the recipe floor.
+local function cmd_help(aws, name, tokens)
   if not name then stdout(USAGE) return 0 end
   if name == "test" and #tokens == 0 then stdout(TEST_USAGE) return 0 end
   if #tokens > 1 then

@@ -206,8 +206,9 @@ function M.operation(service, op_name)
     -- A shape name (help "s3 Tag") shows that structure.
     local sok, shape = pcall(svc.shape, svc, op_name)
     if not sok or type(shape) ~= "table" or shape.type ~= "structure" then error(op, 0) end
+    local entry = docs.shapes[op_name]
     out[#out + 1] = svc.name .. " " .. op_name .. " (structure)"
-      .. (type(docs.shapes[op_name]) == "table" and docs.shapes[op_name].doc and (": " .. docs.shapes[op_name].doc) or "")
+      .. (type(entry) == "table" and entry.doc and (": " .. entry.doc) or "")
     add_members(out, svc, docs, op_name, 1, { [op_name] = true })
     return table.concat(out, "\n")
   end

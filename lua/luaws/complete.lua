@@ -1,4 +1,5 @@
 -- complete: `luaws __complete WORD...`, the candidates the bash and zsh completion scripts offer.
+-- Like luaws.repl it sits above the library floors (it reads recipes, profiles and models).
 -- The words are those after `luaws` up to the one being completed (last, maybe ""); the answer is
 -- one candidate per line, already filtered by that word's prefix. No candidates lets the shell
 -- fall back to file names (scripts, `luaws test DIR`).
