@@ -111,11 +111,12 @@ local function add_members(out, svc, docs, name, depth, on_path)
   for _, row in ipairs(rows) do
     local ref = row.ref
     local line = indent .. pad(row.label, width) .. "  " .. pad(row.kind, type_width)
-    local doc = member_docs[ref.name] or (type(docs.shapes[ref.target]) == "table" and docs.shapes[ref.target].doc)
+    local docs_name = scalar_docs_name(svc, docs, name, ref)
+    local doc = member_docs[ref.name] or (type(docs.shapes[docs_name]) == "table" and docs.shapes[docs_name].doc)
     if doc then line = line .. "  " .. doc end
     out[#out + 1] = (line:gsub("%s+$", ""))
     local target = shape_of(svc, ref.target)
-    local limits = constraints(svc, docs, scalar_docs_name(svc, docs, name, ref))
+    local limits = constraints(svc, docs, docs_name)
     if target.type == "list" then
       local entry = docs.shapes[ref.target]
       local element_name = type(entry) == "table" and type(entry.targets) == "table" and entry.targets.member
