@@ -111,6 +111,28 @@ T.test("run: --arg value and --arg=value, globals before or after the name", fun
   out, err, code = luaws("run hello --name bob --output text")
   T.eq(code, 0, err)
   T.eq(out, "apply: false\ncount: 1\nloud: false\nmode: safe\nname: bob\ntags: a, b\n")
+  -- --output table: the same result as aligned columns
+  out, err, code = luaws("run hello --name bob --output table")
+  T.eq(code, 0, err)
+  T.eq(out, "KEY    VALUE\n-----  -----\napply  false\ncount  1\nloud   false\nmode   safe\nname   bob\n"
+    .. "tags   a, b\n")
+end)
+
+T.test("help SERVICE [OPERATION] describes the models; a recipe name comes first", function()
+  local out, err, code = luaws("help kms")
+  T.eq(code, 0, err)
+  T.match(out, "^kms: AWS Key Management Service")
+  out, err, code = luaws("help kms CreateGrant")
+  T.eq(code, 0, err)
+  T.match(out, "^kms CreateGrant")
+  T.match(out, "\n  KeyId%*")
+  out, err, code = luaws("help kms CreateGrnt")
+  T.eq(code, 2)
+  T.eq(out, "")
+  T.match(err, "^luaws: [^\n]*CreateGrant")
+  out, err, code = luaws("help hello")
+  T.eq(code, 0, err)
+  T.match(out, "^hello ")
 end)
 
 T.test("bad usage and bad input: one line on stderr, nothing on stdout, exit 2", function()
