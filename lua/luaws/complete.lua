@@ -125,6 +125,7 @@ function M.candidates(words)
   if command == "help" and not name then
     local names = recipe_names()
     names[#names + 1] = "test"
+    names[#names + 1] = "services"
     local help = help_module()
     for _, s in ipairs(help and help.services() or {}) do names[#names + 1] = s end
     return filter(names, cur)

@@ -31,9 +31,11 @@ M.commands = {
   test = function(tokens, globals) return require("luaws.testkit").command(tokens, globals, M) end,
   -- help(service[, operation]) -> `luaws help s3 [PutObject]`'s text, from the models and their
   -- docs; raises UnknownService / UnknownOperation naming close names.
+  -- `luaws help services` lists the built-in ones.
   help = function(service, operation)
     local help = require "luaws.sdk.help"
     if operation then return help.operation(service, operation) end
+    if service == "services" then return table.concat(help.services(), "\n") end
     return help.service(service)
   end,
 }

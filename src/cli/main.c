@@ -16,7 +16,8 @@
 static const char USAGE[] =
   "usage: luaws [options] [script [args] | - [args] | repl]\n"
   "       luaws [options] run RECIPE [--arg value ...] | list | help [RECIPE]\n"
-  "       luaws help SERVICE [OPERATION]   a service's operations, an operation's parameters\n"
+  "       luaws help SERVICE [OPERATION] | services   a service's operations, an operation's\n"
+  "                  parameters, the services built in\n"
   "       luaws test FILE|DIR ...   test recipes on a local cloud (luaws help test)\n"
   "\n"
   "  script [args]   run a Lua script; its arguments are in `arg` and `...`, as with lua\n"

@@ -12,6 +12,7 @@ usage: luaws [options] run RECIPE [--ARG VALUE | --ARG=VALUE ...] [--apply]
        luaws [options] list
        luaws help [RECIPE]
        luaws help SERVICE [OPERATION]  (a service's operations; an operation's parameters)
+       luaws help services             (the services built in)
        luaws test FILE|DIR ...       (test recipes on a local cloud; `luaws help test`)
 
 options (before or after the recipe name):
