@@ -2,7 +2,8 @@
 """architecture_test: the floors and their one-way stairs, read from every `require` in the tree.
 
 Floors (docs/architecture.md): core <- sdk <- domain; core <- recipe; the C modules under all of
-them; testkit and the `aws` facade (luaws/init.lua) on top. Shipped recipes use the facade (the
+them; testkit and the `aws` facade (luaws/init.lua, with the program's luaws.repl and
+luaws.complete) on top. Shipped recipes use the facade (the
 `aws` global), luaws.recipe, luaws.domain and luaws.core, never luaws.sdk or a C module.
 """
 import os
@@ -34,10 +35,15 @@ REQUIRE = re.compile(r"""\brequire\s*\(?\s*["']([\w.\-]+)["']|pcall\s*\(\s*requi
 GENERATED_MARK = re.compile(r"[Gg]enerated by tools/gen_\w+\.py")
 
 
+# The program's own Lua side sits with the facade: the REPL's (help, printing, completion) and the
+# shell completion's (luaws __complete).
+PROGRAM_MODULES = {"luaws", "luaws.repl", "luaws.complete"}
+
+
 def floor_of_module(name):
     if name in C_MODULES:
         return "c"
-    if name == "luaws":
+    if name in PROGRAM_MODULES:
         return "facade"
     parts = name.split(".")
     if parts[0] != "luaws" or len(parts) < 2:

@@ -1,0 +1,17 @@
+/* repl_complete.h: the REPL's Tab completion and its link to the Lua side (luaws.repl). */
+#ifndef LUAWS_REPL_COMPLETE_H
+#define LUAWS_REPL_COMPLETE_H
+
+#include <lua.h>
+
+/* Installs Tab completion over the globals of L for libedit's readline(). Stack: unchanged. */
+void luaws_repl_complete_start(lua_State *L);
+
+/* Frees what the last completion kept and forgets L. */
+void luaws_repl_complete_stop(void);
+
+/* Pushes field `name` of require("luaws.repl") (the REPL's Lua side), or nil when it cannot
+ * load. Stack: +1. */
+void luaws_repl_push_field(lua_State *L, const char *name);
+
+#endif
