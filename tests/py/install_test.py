@@ -170,6 +170,27 @@ def staged_checks(tmp):
         assert "whoami" in out, out
     check("bash completes a recipe name, its options, profiles and operations", bash_completion)
 
+    def zsh_completion():
+        if shutil.which("zsh") is None:
+            print("note: no zsh here; its completion is not exercised", flush=True)
+            return
+        zdot = os.path.join(tmp, "zdot")
+        os.makedirs(zdot)
+        with open(os.path.join(zdot, ".zshrc"), "w") as f:
+            f.write("PS1='%%%% '\nfpath=(%s $fpath)\nautoload -U compinit && compinit -u -d %s\n" % (
+                os.path.join(moved, "share", "zsh", "vendor-completions"), os.path.join(zdot, "dump")))
+        env = clean_env(HOME=home, ZDOTDIR=zdot, TERM="xterm",
+                        PATH=os.path.join(moved, "bin") + ":" + os.environ["PATH"])
+        out = pty_session(["/usr/bin/env", "zsh", "-i"], env, tmp, [
+            ("", r"% $"),
+            ("luaws run who\t", r"luaws run whoami "),
+            ("--profile sta\t", r"staging "),
+            ("\x15luaws help kms CreateG\t", r"(CreateG)?rant "),  # zsh may redraw only the new part
+            ("\x15exit\r", r"exit"),
+        ])
+        assert "whoami" in out, out
+    check("zsh completes a recipe name, a profile and an operation", zsh_completion)
+
 
 def main():
     tmp = os.path.realpath(tempfile.mkdtemp(prefix="luaws-install-"))
