@@ -97,6 +97,20 @@ def main():
             assert not any("__pycache__" in p or "/build" in p for p in paths), "stray files"
         check("the package holds the binary, library, models, recipes, man page, completions",
               files)
+
+        def unpacked_runs():
+            root = os.path.join(tmp, "root")
+            r = run(["dpkg-deb", "-x", deb[0], root])
+            assert r.returncode == 0, r.stderr
+            binary = os.path.join(root, "usr", "bin", "luaws")
+            env = {k: v for k, v in os.environ.items() if not k.startswith("LUAWS_")}
+            r = run([binary, "-e", 'io.write(require("luaws.host").data_dir, " ", aws.client("kms", '
+                     '{region = "us-east-1", credentials = false}).service_name)'], env=env, cwd=tmp)
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == os.path.join(root, "usr", "share", "luaws") + " kms", r.stdout
+            r = run([binary, "help", "kms", "CreateGrant"], env=env, cwd=tmp)
+            assert r.returncode == 0 and r.stdout.startswith("kms CreateGrant"), r.stdout + r.stderr
+        check("the unpacked package runs from its own tree", unpacked_runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
