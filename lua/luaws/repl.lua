@@ -97,7 +97,8 @@ end
 
 --- repl.complete(before, text) -> candidates (array) and the character to append to a unique one,
 --- for completions that need the models; nil to leave the completion to the REPL's own walk of
---- globals and fields. `before` is the line up to the word being completed, `text` that word.
+--- globals and fields. `before` is the text up to the word being completed (the earlier lines of a
+--- multi-line chunk included), `text` that word.
 --- Handles: service names in aws.client("dyn, and parameter names in client:Op{Buc or
 --- client:Op({..., Ke.
 function M.complete(before, text)

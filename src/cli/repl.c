@@ -287,7 +287,10 @@ static read_status load_chunk(lua_State *L, bool terminal, const char *history, 
     *status = luaL_loadbuffer(L, chunk, len, "=stdin");
     if (!incomplete(L, *status))
       break;
+    /* The chunk so far stays on the stack while the next line is read: completion may see it. */
+    luaws_repl_complete_pending(lua_tostring(L, -1));
     got = read_line(terminal, PROMPT_MORE, &line);
+    luaws_repl_complete_pending(NULL);
     if (got != READ_LINE) {
       lua_pop(L, 1);
       return got;

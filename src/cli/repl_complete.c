@@ -25,6 +25,11 @@ void luaws_repl_push_field(lua_State *L, const char *name) {
 }
 
 static lua_State *completion_state;
+static const char *pending_chunk; /* earlier lines of the chunk being typed, or NULL */
+
+void luaws_repl_complete_pending(const char *chunk) {
+  pending_chunk = chunk;
+}
 static char **completion_list;
 static size_t completion_count;
 
@@ -162,7 +167,7 @@ static void free_completion_list(void) {
   completion_count = 0;
 }
 
-/* Asks luaws.repl.complete(line before the word, word) for completions that need the models
+/* Asks luaws.repl.complete(text before the word: earlier lines of the chunk and the line, word) for completions that need the models
  * (service names in aws.client(", parameter names in a call's table). On an answer pushes the
  * candidates as a table {name = "function"} like collect_completions and returns true with
  * *append the character for a unique one; else pushes nothing and returns false. */
@@ -173,7 +178,14 @@ static bool model_completions(lua_State *L, const char *text, int start, char *a
     lua_pop(L, 1);
     return false;
   }
-  lua_pushlstring(L, rl_line_buffer, (size_t)start);
+  if (pending_chunk) {
+    lua_pushstring(L, pending_chunk);
+    lua_pushliteral(L, "\n");
+    lua_pushlstring(L, rl_line_buffer, (size_t)start);
+    lua_concat(L, 3);
+  } else {
+    lua_pushlstring(L, rl_line_buffer, (size_t)start);
+  }
   lua_pushstring(L, text);
   if (lua_pcall(L, 2, 2, 0) != LUA_OK || !lua_istable(L, -2)) {
     lua_pop(L, 2);

@@ -10,6 +10,11 @@ void luaws_repl_complete_start(lua_State *L);
 /* Frees what the last completion kept and forgets L. */
 void luaws_repl_complete_stop(void);
 
+/* The lines of an incomplete chunk typed before the current one (NULL: none), so completion of
+ * a call's parameters works on a continuation line. The string must outlive the line being
+ * read. */
+void luaws_repl_complete_pending(const char *chunk);
+
 /* Pushes field `name` of require("luaws.repl") (the REPL's Lua side), or nil when it cannot
  * load. Stack: +1. */
 void luaws_repl_push_field(lua_State *L, const char *name);

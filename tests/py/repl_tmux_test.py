@@ -182,7 +182,17 @@ def main():
             t.wait_for(r"^luaws> k:CreateGrant\{GranteePrincipal=")
             t.keys("C-c")
             t.wait_for(r"\^C$")
-        check("Tab completes a parameter name inside the call's table", complete_parameter)
+            # On a continuation line of the call too.
+            t.type("g = k:CreateGrant{")
+            t.keys("Enter")
+            t.wait_for(r"^\.\.\.> $")
+            t.type("  KeyId = 'k', Retiring")
+            t.keys("Tab")
+            t.wait_for(r"^\.\.\.>   KeyId = 'k', RetiringPrincipal=")
+            t.keys("C-c")
+            t.wait_for(r"RetiringPrincipal=\^C$")
+        check("Tab completes a parameter name inside the call's table, on any of its lines",
+              complete_parameter)
 
         def help_operation():
             m, screen = t.run('help "%s"' % help_target, r"^Parameters \(\* required\):$")
