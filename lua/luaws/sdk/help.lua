@@ -15,7 +15,8 @@ local function docs_of(svc)
     if ok and type(docs) == "table" then
       docs.operations = docs.operations or {}
       docs.shapes = docs.shapes or {}
-      return docs, true
+      -- An empty table is what a model without a docs file gives.
+      return docs, next(docs.operations) ~= nil or next(docs.shapes) ~= nil
     end
   end
   return { operations = {}, shapes = {} }, false
