@@ -103,12 +103,13 @@ end
 --- client:Op({..., Ke.
 function M.complete(before, text)
   local help = require "luaws.sdk.help"
-  if before:match("client%s*%(%s*[\"']$") then
+  local quote = before:match("client%s*%(%s*([\"'])$")
+  if quote then
     local out = {}
     for _, name in ipairs(help.services()) do
       if name:sub(1, #text) == text then out[#out + 1] = name end
     end
-    return out, '"'
+    return out, quote
   end
   -- Inside a call's table: the innermost unclosed "{" right after `receiver:Op` or `receiver:Op(`,
   -- at a key position (just after "{" or ",").
