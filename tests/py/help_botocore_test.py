@@ -155,6 +155,10 @@ def check_operation(service, op_name):
                 name, sorted(nested), sorted(inner.members))
             for n2 in inner.members:
                 assert nested[n2][0] == (n2 in inner.required_members), "%s.%s required mark" % (name, n2)
+    if has_docs:
+        # The docs name each member's enum-bearing shape (targets), so every enum shows.
+        assert enums_shown == enums_total, "enum values shown for %d of %d parameters" % (
+            enums_shown, enums_total)
     return enums_shown, enums_total, has_docs
 
 

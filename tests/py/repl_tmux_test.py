@@ -150,9 +150,15 @@ def main():
         check("a multi-line function, then a call", multiline)
 
         def complete_service():
+            # "dyn" is dynamodb and dynamodbstreams: Tab goes as far as they agree, a second Tab
+            # lists them; a unique name gets its closing quote.
             t.type('c = aws.client("%s' % svc_prefix)
             t.keys("Tab")
-            t.wait_for(r'^luaws> c = aws\.client\("%s"' % svc_name)
+            t.wait_for(r'^luaws> c = aws\.client\("%s' % svc_name)
+            if full:
+                t.keys("Tab")
+                t.wait_for(r"\bdynamodbstreams\b")
+                t.type('"')
             t.type(")")
             t.run("", r"^luaws> c = aws\.client\(\"%s\"\)$" % svc_name)
             t.run("c.service_name", r'^"%s"$' % svc_name)
