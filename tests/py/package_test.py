@@ -28,7 +28,7 @@ def check(name, fn):
 
 
 def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=800, **kw)
 
 
 def main():
