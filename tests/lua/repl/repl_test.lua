@@ -1,4 +1,4 @@
--- repl_lua_test: luaws.repl, the REPL's Lua side: completions from the models, printing without
+-- repl_test: luaws.repl, the REPL's Lua side: completions from the models, printing without
 -- ResponseMetadata, help().
 local T = require "testing"
 local repl = require "luaws.repl"
