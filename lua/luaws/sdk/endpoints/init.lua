@@ -45,6 +45,7 @@ function M.partition_by_id(id)
   return by_id[id]
 end
 
+--- endpoints.check_url(url, source) -> url, or raises InvalidEndpoint (exit 2) naming source.
 local function check_url(url, source)
   if type(url) ~= "string" or not url:match("^https?://[^/?#]+") then
     raise { code = "InvalidEndpoint", exit = 2, message = string.format(
@@ -54,7 +55,9 @@ local function check_url(url, source)
   return url
 end
 
--- The configured (not computed) endpoint URL and where it came from, or nil.
+--- endpoints.configured_url({endpoint_url=, service_id=}, settings) -> the configured (not
+--- computed) endpoint URL and where it came from, or nil: the option, AWS_ENDPOINT_URL_<SERVICE>,
+--- AWS_ENDPOINT_URL, the profile's services section, the profile's endpoint_url.
 local function configured_url(args, settings)
   if args.endpoint_url ~= nil then return args.endpoint_url, "the endpoint_url option" end
   local ignore = config.getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
@@ -77,6 +80,9 @@ local function configured_url(args, settings)
   if url and url ~= "" then return url, "the profile's endpoint_url" end
   return nil
 end
+
+M.check_url = check_url
+M.configured_url = configured_url
 
 local function setting(settings, env_name, key)
   local value = config.getenv(env_name)
