@@ -6,8 +6,7 @@
 --          cases={{service=, flavour=<index>, op=<id or nil>, params={...}}}}
 -- OUT = [{url=, signing_region=, signing_name=, headers=} or {error=<code: message>}] in order.
 local cjson = require "cjson"
-local has_sdk_config, config = pcall(require, "luaws.sdk.config")
-if not has_sdk_config then config = require "luaws.config" end
+local config = require "luaws.sdk.config"
 local resolver = require "luaws.sdk.endpoints.resolver"
 
 local function read_json(path)

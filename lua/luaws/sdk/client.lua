@@ -105,12 +105,14 @@ function M.new(name, opts)
   end
   local service = require("luaws.sdk.model").load(name)
   local config = require("luaws.sdk.config").resolve(opts)
-  local endpoint = require("luaws.sdk.endpoints").resolve {
-    service_id = service.service_id, endpoint_prefix = service.endpoint_prefix,
-    signing_name = service.signing_name, region = config.region, endpoint_url = opts.endpoint_url,
-    profile = config.settings, global = (service.global_endpoint or service.partition_endpoints) and true,
-    use_fips_endpoint = opts.use_fips_endpoint, use_dualstack_endpoint = opts.use_dualstack_endpoint,
+  -- The service's endpoint rule set (svc:rules()) decides each call's URL and signing scope;
+  -- the operation-independent endpoint is resolved now so a bad configuration fails here.
+  local endpoints = require("luaws.sdk.endpoints").resolver {
+    service = service, name = name, region = config.region, settings = config.settings,
+    endpoint_url = opts.endpoint_url, use_fips_endpoint = opts.use_fips_endpoint,
+    use_dualstack_endpoint = opts.use_dualstack_endpoint,
   }
+  local endpoint = endpoints:resolve(nil, nil)
   local credentials = false
   if opts.credentials ~= false then
     -- A profile the caller names outranks environment keys, as with the CLI's --profile.
@@ -122,6 +124,7 @@ function M.new(name, opts)
     service = service,
     region = endpoint.signing_region or config.region or false,
     endpoint = endpoint,
+    _endpoints = endpoints,
     max_attempts = config.max_attempts or retry.DEFAULT_MAX_ATTEMPTS,
     timeout = opts.timeout or false,
     ca_bundle = config.ca_bundle or false,
@@ -214,8 +217,8 @@ local function send_attempt(self, op_name, request, attempt, max_attempts, creds
   if creds then
     local signed = require("luaws.sigv4").sign {
       method = request.method, url = request.url, headers = headers, body = request.body or "",
-      region = self.endpoint.signing_region or self.region,
-      service = self.endpoint.signing_name or self.service.signing_name,
+      region = request.endpoint.signing_region or self.region,
+      service = request.endpoint.signing_name or self.service.signing_name,
       access_key = creds.access_key, secret_key = creds.secret_key,
       session_token = creds.session_token,
     }
@@ -279,10 +282,17 @@ function Client:call(op_name, params, call_opts)
   local has_token = #idempotency_members(op) > 0
   local protocol = require("luaws.sdk.protocol").for_service(service)
   local built = protocol.build(service, op, params)
+  local endpoint = self._endpoints:resolve(op, params)
   local request = { method = built.method or "POST", headers = built.headers, body = built.body,
-    url = join_url(self.endpoint.url, built.path, built.query), ca_bundle = self.ca_bundle or nil,
+    url = join_url(endpoint.url, built.path, built.query), endpoint = endpoint,
+    ca_bundle = self.ca_bundle or nil,
     -- an event-stream output is read while it arrives (sdk/protocol/eventstream.lua)
     stream = built.stream or (protocol.event_streams and has_event_stream(op)) or nil }
+  if endpoint.headers then
+    local headers = header_list(built.headers)
+    for name, value in pairs(endpoint.headers) do headers[#headers + 1] = { name, value } end
+    request.headers = headers
+  end
   local max_attempts = call_opts.max_attempts or self.max_attempts
   local state = { max_attempts = max_attempts, quota = self.quota,
     random = M.hooks.random or math.random,

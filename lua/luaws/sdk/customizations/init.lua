@@ -5,6 +5,8 @@
 --   read_only = {Op=true}                  operations that change nothing though not named so
 --                                          (luaws.sdk.operations)
 --   idempotent_writes = {Op=true|fn(params)} writes harmless to repeat (luaws.sdk.operations)
+--   endpoint_builtins = fn(builtins, op, params) -> the endpoint rule-set built-ins for one call
+--                                          (luaws.sdk.endpoints.resolver; return builtins or a copy)
 -- Services without a module get an empty table, so callers never test for nil.
 local M = {}
 

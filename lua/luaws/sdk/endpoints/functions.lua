@@ -8,9 +8,7 @@ local M = {}
 
 --- functions.error(message) raises the error table rule evaluation uses (never returns).
 function M.error(message)
-  local ok, errors = pcall(require, "luaws.core.errors")
-  if not ok then errors = require "luaws.errors" end
-  error(errors.new { code = "EndpointResolutionError", message = message, retryable = false }, 0)
+  error(require("luaws.core.errors").new { code = "EndpointResolutionError", message = message, retryable = false }, 0)
 end
 local fail = M.error
 
@@ -20,9 +18,7 @@ M.partitions = nil
 
 local function partition_data()
   if not M.partitions then
-    local ok, data = pcall(require, "luaws.sdk.endpoints.partitions")
-    if not ok then data = require "luaws.partitions" end
-    M.partitions = data
+    M.partitions = require "luaws.sdk.endpoints.partitions"
   end
   return M.partitions
 end

@@ -7,17 +7,10 @@ local rules = require "luaws.sdk.endpoints.rules"
 
 local M = {}
 
-local loaded = {}
-local function req(new, old)
-  local hit = loaded[new]
-  if hit then return hit end
-  local ok, mod = pcall(require, new)
-  if not ok then mod = require(old) end
-  loaded[new] = mod
-  return mod
-end
-local function config() return req("luaws.sdk.config", "luaws.config") end
-local function endpoints() return req("luaws.sdk.endpoints", "luaws.endpoints") end
+-- luaws.sdk.endpoints requires nothing of this module; required lazily all the same so that
+-- loading the engine never loads configuration it does not use.
+local function config() return require "luaws.sdk.config" end
+local function endpoints() return require "luaws.sdk.endpoints" end
 
 local function raise(fields)
   error(config().error(fields), 0)
@@ -258,21 +251,14 @@ local function legacy(self)
   return endpoints().resolve {
     service_id = svc.service_id, endpoint_prefix = svc.endpoint_prefix,
     signing_name = svc.signing_name, region = self.region, endpoint_url = self.explicit_url,
-    profile = self.settings, global = (svc.global_endpoint or svc.partition_endpoints) and true,
+    -- one endpoint per partition (IAM); STS's globalEndpoint is legacy: it is regional now
+    profile = self.settings, global = svc.partition_endpoints and true,
     use_fips_endpoint = self.fips, use_dualstack_endpoint = self.dualstack,
   }
 end
 
--- A service's customization module (luaws.sdk.customizations.<name>) or false, looked up once.
-local customizations = {}
 local function customization(name)
-  local hit = customizations[name]
-  if hit == nil then
-    local ok, mod = pcall(require, "luaws.sdk.customizations." .. name)
-    hit = ok and type(mod) == "table" and mod or false
-    customizations[name] = hit
-  end
-  return hit
+  return require("luaws.sdk.customizations").for_service(name)
 end
 
 -- The built-ins for one call: the client's, or a copy a service customization adjusted for

@@ -219,8 +219,9 @@ function M.compile(ruleset)
   for name, spec in pairs(ruleset.parameters or {}) do
     local expected = TYPES[tostring(spec.type):lower()]
     if not expected then fail("unknown endpoint parameter type " .. tostring(spec.type)) end
-    specs[#specs + 1] = { name = name, type = expected,
-      default = not is_null(spec.default) and spec.default or nil, required = spec.required == true }
+    local default = spec.default
+    if is_null(default) then default = nil end  -- (a default of false is kept)
+    specs[#specs + 1] = { name = name, type = expected, default = default, required = spec.required == true }
   end
   table.sort(specs, function(a, b) return a.name < b.name end)
   local root = compile_rules(ruleset.rules or {})

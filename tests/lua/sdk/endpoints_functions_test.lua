@@ -1,0 +1,132 @@
+-- endpoints_functions_test: the rule-set standard library, function by function, on the values
+-- botocore's RuleSetStandardLibrary gives for the same inputs.
+local T = require "testing"
+local F = require "luaws.sdk.endpoints.functions"
+
+T.test("isSet and not (Python truthiness, as botocore)", function()
+  T.eq(F.isSet(nil), false)
+  T.eq(F.isSet(false), true)
+  T.eq(F.isSet(""), true)
+  T.eq(F["not"](false), true)
+  T.eq(F["not"](nil), true)
+  T.eq(F["not"](""), true)
+  T.eq(F["not"]("x"), false)
+  T.eq(F["not"](true), false)
+end)
+
+T.test("getAttr: dotted names, 0-based indexes, absent members and out-of-range indexes", function()
+  local v = { a = { b = "x" }, resourceId = { "accesspoint", "myap" } }
+  T.eq(F.getAttr(v, "a.b"), "x")
+  T.eq(F.getAttr(v, "resourceId[0]"), "accesspoint")
+  T.eq(F.getAttr(v, "resourceId[1]"), "myap")
+  T.eq(F.getAttr(v, "resourceId[2]"), nil)
+  T.eq(F.getAttr(v.resourceId, "[1]"), "myap")
+  T.eq(F.getAttr(v, "missing"), nil)
+  T.eq(F.getAttr(v, "missing.deeper"), nil)
+end)
+
+T.test("stringEquals and booleanEquals compare, and refuse other types", function()
+  T.eq(F.stringEquals("a", "a"), true)
+  T.eq(F.stringEquals("a", "b"), false)
+  T.eq(F.booleanEquals(true, true), true)
+  T.eq(F.booleanEquals(false, true), false)
+  T.eq(T.raises(function() F.stringEquals(nil, "a") end).code, "EndpointResolutionError")
+  T.eq(T.raises(function() F.booleanEquals("true", true) end).code, "EndpointResolutionError")
+end)
+
+T.test("isValidHostLabel: RFC 1123 labels, with and without subdomains", function()
+  T.eq(F.isValidHostLabel("us-east-1", false), true)
+  T.eq(F.isValidHostLabel("a", false), true)
+  T.eq(F.isValidHostLabel("-a", false), false)
+  T.eq(F.isValidHostLabel("a-", false), false)
+  T.eq(F.isValidHostLabel("a.b", false), false)
+  T.eq(F.isValidHostLabel("a.b", true), true)
+  T.eq(F.isValidHostLabel("a..b", true), false)
+  T.eq(F.isValidHostLabel(string.rep("a", 63), false), true)
+  T.eq(F.isValidHostLabel(string.rep("a", 64), false), false)
+  T.eq(F.isValidHostLabel("a_b", false), false)
+  T.eq(F.isValidHostLabel(nil, false), false)
+end)
+
+T.test("aws.isVirtualHostableS3Bucket: lower case, 3+ characters, not an IP address", function()
+  local f = F["aws.isVirtualHostableS3Bucket"]
+  T.eq(f("mybucket", false), true)
+  T.eq(f("ab", false), false)
+  T.eq(f("MyBucket", false), false)
+  T.eq(f("my.bucket", false), false)
+  T.eq(f("my.bucket", true), true)
+  T.eq(f("192.168.1.10", true), false)
+  T.eq(f("bucket_name", false), false)
+end)
+
+T.test("aws.parseArn: fields, resource ids split on ':' and '/', invalid ARNs are nil", function()
+  local arn = F["aws.parseArn"]("arn:aws:s3:us-west-2:123456789012:accesspoint/myap")
+  T.same(arn, { partition = "aws", service = "s3", region = "us-west-2", accountId = "123456789012",
+    resourceId = { "accesspoint", "myap" } })
+  T.same(F["aws.parseArn"]("arn:aws:s3:::bucket:key/with/slashes").resourceId,
+    { "bucket", "key", "with", "slashes" })
+  T.eq(F["aws.parseArn"]("arn:aws:s3::123:"), nil)
+  T.eq(F["aws.parseArn"]("arn:aws:s3:us-west-2:123"), nil)
+  T.eq(F["aws.parseArn"]("arn::s3:us-west-2:1:x"), nil)
+  T.eq(F["aws.parseArn"]("not-an-arn"), nil)
+  T.eq(F["aws.parseArn"](nil), nil)
+end)
+
+T.test("uriEncode keeps unreserved characters only", function()
+  T.eq(F.uriEncode("a b/c+d~e_f.g-h"), "a%20b%2Fc%2Bd~e_f.g-h")
+  T.eq(F.uriEncode("é"), "%C3%A9")
+  T.eq(F.uriEncode(nil), nil)
+end)
+
+T.test("parseURL: scheme, authority, normalized path, IP detection; queries refused", function()
+  T.same(F.parseURL("https://example.com"), { scheme = "https", authority = "example.com", path = "",
+    normalizedPath = "/", isIp = false })
+  T.same(F.parseURL("http://127.0.0.1:4566/base/./x/../y"), { scheme = "http",
+    authority = "127.0.0.1:4566", path = "/base/./x/../y", normalizedPath = "/base/y/", isIp = true })
+  T.eq(F.parseURL("https://[::1]:443/").isIp, true)
+  T.eq(F.parseURL("https://example.com/?a=b"), nil)
+  T.eq(F.parseURL("ftp://example.com"), nil)
+  T.eq(F.parseURL("https://example.com:port"), nil)
+  T.eq(F.parseURL("https://example.com:99999"), nil)
+  T.eq(F.parseURL("https://example.com/a b").normalizedPath, "/a%20b/")
+  T.eq(F.parseURL(nil), nil)
+end)
+
+T.test("substring: 0-based [start, stop), reversed from the end, nil out of range or non-ASCII", function()
+  T.eq(F.substring("abcdef", 0, 4, false), "abcd")
+  T.eq(F.substring("abcdef", 0, 4, true), "cdef")
+  T.eq(F.substring("abcdef", 1, 3, true), "de")
+  T.eq(F.substring("abc", 0, 4, false), nil)
+  T.eq(F.substring("abc", 2, 2, false), nil)
+  T.eq(F.substring("ébc", 0, 1, false), nil)
+  T.eq(T.raises(function() F.substring(nil, 0, 1, false) end).code, "EndpointResolutionError")
+end)
+
+T.test("split, coalesce and ite", function()
+  T.same(F.split("a--b--c", "--", 0), { "a", "b", "c" })
+  T.same(F.split("a--b--c", "--", 2), { "a", "b--c" })
+  T.same(F.split("abc", "-", 0), { "abc" })
+  T.same(F.split("", "-", 0), { "" })
+  T.eq(F.coalesce(nil, nil, "x", "y"), "x")
+  T.eq(F.coalesce(nil, false), false)
+  T.eq(F.ite(true, "a", "b"), "a")
+  T.eq(F.ite(false, "a", "b"), "b")
+end)
+
+T.test("aws.partition: known regions, region patterns, and aws for unknown names", function()
+  local p = F["aws.partition"]
+  T.eq(p("us-east-1").name, "aws")
+  T.eq(p("us-east-1").dnsSuffix, "amazonaws.com")
+  T.eq(p("us-east-1").supportsFIPS, true)
+  T.eq(p("cn-north-1").name, "aws-cn")
+  T.eq(p("cn-north-1").dualStackDnsSuffix, "api.amazonwebservices.com.cn")
+  T.eq(p("us-gov-west-1").name, "aws-us-gov")
+  T.eq(p("us-gov-west-1").implicitGlobalRegion, "us-gov-west-1")
+  T.eq(p("aws-global").name, "aws")
+  T.eq(p("eu-future-9").name, "aws")          -- matches aws's region regex
+  T.eq(p("cn-future-9").name, "aws-cn")
+  T.eq(p("mars-west-1").name, "aws")          -- unknown: the first partition
+  T.eq(p("aws-iso-global").name, "aws-iso")
+end)
+
+T.done()
