@@ -104,10 +104,13 @@ T.test("no matching rule is an error listing the parameters", function()
   T.match(e.message, "Region: us%-east%-1")
 end)
 
-T.test("unknown functions and rule types are reported when compiling", function()
-  T.match(T.raises(function() rules.compile { rules = { { type = "endpoint", conditions = {
-    fn("nope", 1) }, endpoint = { url = "x" } } } } end).message, "unknown endpoint rule function nope")
-  T.match(T.raises(function() rules.compile { rules = { { type = "weird", conditions = {} } } } end).message,
+T.test("rules compile when first reached; unknown functions and rule types are reported then", function()
+  local ev = rules.compile { parameters = { A = { type = "boolean" } }, rules = {
+    { type = "endpoint", conditions = { fn("booleanEquals", ref("A"), true) }, endpoint = { url = "https://a" } },
+    { type = "endpoint", conditions = { fn("nope", 1) }, endpoint = { url = "x" } } } }
+  T.eq(ev({ A = true }).url, "https://a")   -- the broken rule is never reached
+  T.match(T.raises(function() ev { A = false } end).message, "unknown endpoint rule function nope")
+  T.match(T.raises(function() rules.compile { rules = { { type = "weird", conditions = {} } } } {} end).message,
     "unknown endpoint rule type")
 end)
 

@@ -2,8 +2,6 @@
 -- (built-ins), from the operation (static, member and operation context parameters) and from the
 -- client (clientContextParams), evaluated by the service's compiled rule set, as botocore's
 -- EndpointRulesetResolver does. Services without a rule set use luaws.sdk.endpoints.resolve.
-local functions = require "luaws.sdk.endpoints.functions"
-local rules = require "luaws.sdk.endpoints.rules"
 
 local M = {}
 
@@ -35,7 +33,7 @@ function M.compiled(name, ruleset)
   if hit then return hit end
   if type(ruleset) == "function" then ruleset = ruleset() end
   if not ruleset then return nil end
-  hit = rules.compile(ruleset)
+  hit = require("luaws.sdk.endpoints.rules").compile(ruleset)
   compiled[name] = hit
   return hit
 end
@@ -407,5 +405,4 @@ function Resolver:global_region()
   return g and g.region or nil
 end
 
-M.functions = functions
 return M
