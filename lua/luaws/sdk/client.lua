@@ -65,7 +65,13 @@ end
 local function join_url(base, path, query)
   base = base:gsub("/+$", "")
   path = path or "/"
-  if path:sub(1, 1) ~= "/" then path = "/" .. path end
+  if path == "" then
+    -- an S3 bucket operation whose endpoint holds the bucket: the endpoint's own path, else "/"
+    -- (botocore's _urljoin)
+    if not base:match("^%a[%w+.-]*://[^/]*/") then path = "/" end
+  elseif path:sub(1, 1) ~= "/" then
+    path = "/" .. path
+  end
   local qs = encode_query(query)
   return base .. path .. (qs ~= "" and ("?" .. qs) or "")
 end
@@ -281,8 +287,8 @@ function Client:call(op_name, params, call_opts)
   -- repeats the same token and AWS applies the call at most once.
   local has_token = #idempotency_members(op) > 0
   local protocol = require("luaws.sdk.protocol").for_service(service)
-  local built = protocol.build(service, op, params)
   local endpoint = self._endpoints:resolve(op, params)
+  local built = protocol.build(service, self._endpoints:operation(op), params)
   local request = { method = built.method or "POST", headers = built.headers, body = built.body,
     url = join_url(endpoint.url, built.path, built.query), endpoint = endpoint,
     ca_bundle = self.ca_bundle or nil,

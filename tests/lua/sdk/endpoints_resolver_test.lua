@@ -221,6 +221,31 @@ if botocore then
     T.match(e.message, "Invalid ARN")
   end)
 
+  T.test("with a rule set, S3 request URIs lose their bucket and S3 Control its account prefix", function()
+    env { AWS_REGION = "eu-west-1" }
+    local r = new { service = service("s3"), name = "s3" }
+    local get = { name = "GetObject", http = { method = "GET", path = "/{Bucket}/{Key+}?x-id=GetObject" } }
+    local adjusted = r:operation(get)
+    T.eq(adjusted.http.path, "/{Key+}?x-id=GetObject")
+    T.eq(adjusted.http.method, "GET")
+    T.eq(get.http.path, "/{Bucket}/{Key+}?x-id=GetObject")   -- the model's own op is untouched
+    T.eq(r:operation(get), adjusted)                          -- adjusted once
+    T.eq(r:operation({ name = "CreateBucket", http = { path = "/{Bucket}" } }).http.path, "")
+    T.eq(r:operation({ name = "ListObjects", http = { path = "/{Bucket}?list-type=2" } }).http.path, "?list-type=2")
+    local list = { name = "ListBuckets", http = { path = "/" } }
+    T.eq(r:operation(list), list)
+    local ctl = new { service = service("s3control", { rules = function() return SHOP_RULES end }), name = "s3control" }
+    local op = { name = "GetPublicAccessBlock", host_prefix = "{AccountId}.",
+      static_context_params = { RequiresAccountId = { value = true } } }
+    T.eq(ctl:operation(op).host_prefix, nil)
+    local other = { name = "ListRegionalBuckets", host_prefix = "{AccountId}." }
+    T.eq(ctl:operation(other), other)
+    -- without a rule set nothing changes
+    local legacy = new { service = { name = "s3", service_id = "S3", endpoint_prefix = "s3", signing_name = "s3" },
+      name = "s3" }
+    T.eq(legacy:operation(get), get)
+  end)
+
   T.test("a client signs with the endpoint's scope and sends to its URL", function()
     local server = fakeserver.start {}
     server.script { default = { status = 200, headers = { ["Content-Type"] = "text/xml" },

@@ -7,6 +7,8 @@
 --   idempotent_writes = {Op=true|fn(params)} writes harmless to repeat (luaws.sdk.operations)
 --   endpoint_builtins = fn(builtins, op, params) -> the endpoint rule-set built-ins for one call
 --                                          (luaws.sdk.endpoints.resolver; return builtins or a copy)
+--   endpoint_operation = fn(op, static) -> a copy of op for rule-set endpoints, or nil
+--                                          (static: {Name=value} context params; same consumer)
 -- Services without a module get an empty table, so callers never test for nil.
 local M = {}
 

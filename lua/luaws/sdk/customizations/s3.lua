@@ -1,5 +1,6 @@
 -- customizations.s3: where S3 differs from its model: endpoint built-ins per call (botocore's
--- customize_endpoint_resolver_builtins).
+-- customize_endpoint_resolver_builtins) and request URIs without the bucket, which the rule
+-- set's endpoint holds (botocore's remove_bucket_from_url_paths_from_model).
 local M = {}
 
 -- "arn:partition:service:region:account:resource" (botocore's ArnParser.is_arn).
@@ -23,6 +24,19 @@ function M.endpoint_builtins(builtins, op, params)
   local copy = {}
   for k, v in pairs(builtins) do copy[k] = v end
   copy["AWS::S3::ForcePathStyle"] = force
+  return copy
+end
+
+--- s3.endpoint_operation(op, static) -> a copy of op whose request URI lacks its leading "/{Bucket}"
+--- ("/{Bucket}/{Key+}" -> "/{Key+}", "/{Bucket}?uploads" -> "?uploads"), or nil when it has none.
+function M.endpoint_operation(op)
+  local path = op.http and op.http.path
+  if type(path) ~= "string" or path:sub(1, 9) ~= "/{Bucket}" then return nil end
+  local copy, http = {}, {}
+  for k, v in pairs(op) do copy[k] = v end
+  for k, v in pairs(op.http) do http[k] = v end
+  http.path = path:sub(10)
+  copy.http = http
   return copy
 end
 

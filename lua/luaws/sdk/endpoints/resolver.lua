@@ -255,20 +255,22 @@ local function legacy(self)
   }
 end
 
-local function customization(name)
-  return require("luaws.sdk.customizations").for_service(name)
+-- The service's customization table (luaws.sdk.customizations; never nil), looked up once.
+function Resolver:customization()
+  local custom = self.custom
+  if not custom then
+    custom = require("luaws.sdk.customizations").for_service(self.name)
+    self.custom = custom
+  end
+  return custom
 end
 
 -- The built-ins for one call: the client's, or a copy a service customization adjusted for
 -- this operation and input (S3: path style for GetBucketLocation, never for ARN buckets).
 function Resolver:builtins_for(op, call_params)
-  local custom = self.custom
-  if custom == nil then
-    custom = customization(self.name)
-    self.custom = custom
-  end
-  if custom and custom.endpoint_builtins and op then
-    return custom.endpoint_builtins(self.builtins, op, call_params or {}) or self.builtins
+  local adjust = self:customization().endpoint_builtins
+  if adjust and op then
+    return adjust(self.builtins, op, call_params or {}) or self.builtins
   end
   return self.builtins
 end
@@ -328,12 +330,43 @@ end
 --- (an operation of the model, or nil for the operation-independent endpoint) with its input
 --- params. Results are cached per client and per value of the operation's context parameters.
 --- Raises NoRegion when there is no region to sign with, EndpointResolutionError from rules.
-function Resolver:resolve(op, call_params)
+-- The rule set (loaded on first use), or false for a service without one.
+function Resolver:rule_set()
   local ruleset = self.ruleset
   if type(ruleset) == "function" then
-    ruleset = ruleset()
-    self.ruleset = ruleset or false
+    ruleset = ruleset() or false
+    self.ruleset = ruleset
   end
+  return ruleset or false
+end
+
+-- Operations as adjusted for rule-set endpoints, per customization function and operation.
+local adjusted = setmetatable({}, { __mode = "k" })
+
+--- resolver:operation(op) -> the operation the protocol should build the request from: with a
+--- rule set, the service customization's endpoint_operation(op) copy when it returns one (S3:
+--- no "/{Bucket}" in the request URI, the endpoint holds the bucket; S3 Control: no
+--- "{AccountId}." host prefix), else op itself.
+function Resolver:operation(op)
+  if not op or not self:rule_set() then return op end
+  local adjust = self:customization().endpoint_operation
+  if not adjust then return op end
+  local per = adjusted[adjust]
+  if not per then
+    per = setmetatable({}, { __mode = "k" })
+    adjusted[adjust] = per
+  end
+  local hit = per[op]
+  if hit == nil then
+    local o = op_params(op)
+    hit = adjust(op, o and o.static or {}) or op
+    per[op] = hit
+  end
+  return hit
+end
+
+function Resolver:resolve(op, call_params)
+  local ruleset = self:rule_set()
   if not ruleset then
     local hit = self.cache[""]
     if not hit then
