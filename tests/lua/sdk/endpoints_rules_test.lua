@@ -131,6 +131,13 @@ if botocore then
     T.eq(url { Region = "us-west-2", UseGlobalEndpoint = true }, "https://sts.amazonaws.com")
     T.eq(url { Region = "cn-north-1" }, "https://sts.cn-north-1.amazonaws.com.cn")
     T.eq(url { Region = "us-gov-west-1", UseFIPS = true }, "https://sts.us-gov-west-1.amazonaws.com")
+    T.eq(url { Region = "ap-south-2", UseFIPS = true, UseDualStack = true }, "https://sts-fips.ap-south-2.api.aws")
+    T.eq(url { Region = "us-iso-west-1", UseFIPS = true }, "https://sts-fips.us-iso-west-1.c2s.ic.gov")
+    T.match(T.raises(function() url { Region = "us-west-2", UseFIPS = true, Endpoint = "https://x" } end).message,
+      "FIPS and custom endpoint are not supported")
+    local global = sts { Region = "aws-global", UseFIPS = false, UseDualStack = false, UseGlobalEndpoint = false }
+    T.eq(global.url, "https://sts.amazonaws.com")
+    T.eq(global.properties.authSchemes[1].signingRegion, "us-east-1")
   end)
 
   T.test("botocore's S3 rule set: virtual host, path style, dotted buckets, access point ARNs", function()
