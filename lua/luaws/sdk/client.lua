@@ -92,7 +92,9 @@ end
 
 --- Creates a client: name is a service name known to luaws.model ("kms", "ec2", ...);
 --- opts = {profile=, region=, endpoint_url=, credentials=<provider|table|false>,
---- max_attempts=, retry_mode=, timeout= (seconds per attempt)}. Region, max_attempts and the
+--- max_attempts=, retry_mode=, timeout= (seconds per attempt), use_fips_endpoint=,
+--- use_dualstack_endpoint=, client_context_params={Name or snake_name = value} (the rule set's
+--- clientContextParams, e.g. {ForcePathStyle=true} for S3)}. Region, max_attempts and the
 --- endpoint follow luaws.config and luaws.endpoints (options, then environment, then profile).
 --- Returns a "luaws.Client" whose operations are methods named as in AWS: client:ListKeys{...}.
 function M.new(name, opts)
@@ -116,7 +118,7 @@ function M.new(name, opts)
   local endpoints = require("luaws.sdk.endpoints").resolver {
     service = service, name = name, region = config.region, settings = config.settings,
     endpoint_url = opts.endpoint_url, use_fips_endpoint = opts.use_fips_endpoint,
-    use_dualstack_endpoint = opts.use_dualstack_endpoint,
+    use_dualstack_endpoint = opts.use_dualstack_endpoint, client_context = opts.client_context_params,
   }
   local endpoint = endpoints:resolve(nil, nil)
   local credentials = false
