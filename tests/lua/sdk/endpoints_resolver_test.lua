@@ -85,6 +85,9 @@ T.test("context parameters come from input members; cached per value", function(
   T.eq(r:resolve(OPS.Buy, { StoreName = "north", Item = "y" }), a)  -- same table: the cache
   T.eq(r:resolve(OPS.Buy, { StoreName = "south" }).url, "https://south.shop.eu-west-1.example")
   T.eq(r:resolve(OPS.Buy, {}).url, "https://shop.eu-west-1.example")
+  for i = 1, 3 * resolver.CACHE_SIZE do r:resolve(OPS.Buy, { StoreName = "s" .. i }) end
+  T.ok(r.cached <= resolver.CACHE_SIZE, "the cache stays bounded")
+  T.eq(r:resolve(OPS.Buy, { StoreName = "s7" }).url, "https://s7.shop.eu-west-1.example")
 end)
 
 T.test("static context parameters; authSchemes set signing name and region; headers", function()

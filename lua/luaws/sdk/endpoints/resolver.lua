@@ -23,6 +23,9 @@ for _, region in ipairs { "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-
   LEGACY_GLOBAL_STS_REGIONS[region] = true
 end
 
+--- resolver.CACHE_SIZE: endpoints kept per client before the cache starts over.
+M.CACHE_SIZE = 100
+
 -- Compiled rule sets, one per service name, built on first use.
 local compiled = {}
 
@@ -225,7 +228,7 @@ function M.new(args)
   local self = setmetatable({ service = svc, name = args.name or svc.name, region = args.region,
     settings = args.settings or {}, client_context = args.client_context or {},
     explicit_url = args.endpoint_url, fips = args.use_fips_endpoint,
-    dualstack = args.use_dualstack_endpoint, cache = {} }, Resolver)
+    dualstack = args.use_dualstack_endpoint, cache = {}, cached = 0 }, Resolver)
   local ruleset = args.rules
   if ruleset == nil and type(svc.rules) == "function" then
     ruleset = function() return svc:rules() end
@@ -426,7 +429,13 @@ function Resolver:resolve(op, call_params)
     signing_region = signing_region,
     signing_name = scheme and scheme.signingName or self.service.signing_name,
     auth_scheme = scheme, source = self.source or "rules" }
+  -- At most CACHE_SIZE results (botocore keeps 100): an S3 client's keys are context parameters,
+  -- so a loop over many objects must not grow the cache without end.
+  if self.cached >= M.CACHE_SIZE then
+    self.cache, self.cached = {}, 0
+  end
   self.cache[key] = hit
+  self.cached = self.cached + 1
   return hit
 end
 
