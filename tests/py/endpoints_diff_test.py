@@ -41,6 +41,8 @@ FLAVOURS = [
     ("cn-north-1", {"AWS_DEFAULT_REGION": "cn-north-1"}, "", True),
     ("us-gov-west-1", {"AWS_DEFAULT_REGION": "us-gov-west-1"}, "", True),
     ("ap-southeast-3", {"AWS_DEFAULT_REGION": "ap-southeast-3"}, "", True),
+    ("eusc-de-east-1", {"AWS_DEFAULT_REGION": "eusc-de-east-1"}, "", True),
+    ("fips us-iso-east-1", {"AWS_DEFAULT_REGION": "us-iso-east-1", "AWS_USE_FIPS_ENDPOINT": "true"}, "", True),
     ("fips us-east-1", {"AWS_DEFAULT_REGION": "us-east-1", "AWS_USE_FIPS_ENDPOINT": "true"}, "", True),
     ("fips us-west-2", {"AWS_DEFAULT_REGION": "us-west-2", "AWS_USE_FIPS_ENDPOINT": "true"}, "", True),
     ("fips us-gov-west-1", {"AWS_DEFAULT_REGION": "us-gov-west-1", "AWS_USE_FIPS_ENDPOINT": "true"}, "", True),
