@@ -115,7 +115,7 @@ function M.new(name, opts)
   local config = require("luaws.sdk.config").resolve(opts)
   -- The service's endpoint rule set (svc:rules()) decides each call's URL and signing scope;
   -- the operation-independent endpoint is resolved now so a bad configuration fails here.
-  local endpoints = require("luaws.sdk.endpoints").resolver {
+  local endpoints = require("luaws.sdk.endpoints.resolver").new {
     service = service, name = name, region = config.region, settings = config.settings,
     endpoint_url = opts.endpoint_url, use_fips_endpoint = opts.use_fips_endpoint,
     use_dualstack_endpoint = opts.use_dualstack_endpoint, client_context = opts.client_context_params,

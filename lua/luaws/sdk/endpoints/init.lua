@@ -160,13 +160,4 @@ function M.resolve(args)
     source = "computed" }
 end
 
---- endpoints.resolver{service=<model>, name=, region=, settings=<profile table>, endpoint_url=,
---- use_fips_endpoint=, use_dualstack_endpoint=, client_context=, rules=} -> a resolver whose
---- :resolve(op, params) gives {url=, headers=, signing_region=, signing_name=, auth_scheme=,
---- properties=, source=} for one call: the service's endpoint rule set (rules, default
---- service:rules()) when it has one, else M.resolve. See luaws.sdk.endpoints.resolver.
-function M.resolver(args)
-  return require("luaws.sdk.endpoints.resolver").new(args)
-end
-
 return M
