@@ -1,6 +1,8 @@
 -- endpoints_diff: resolves the endpoint of each case in a JSON file with luaws's rule-set
 -- resolver, for tests/py/endpoints_diff_test.py.
--- Usage: luaws tests/support/endpoints_diff.lua CASES.json RULESETS.json OUT.json
+-- Usage: luaws tests/support/endpoints_diff.lua CASES.json RULESETS.json OUT.json [shipped]
+-- With "shipped", services, operations and rule sets come from luaws's own models
+-- (luaws.sdk.model: svc:rules(), svc:operation()); else from the JSON files (botocore's data).
 -- CASES = {flavours={{env={...}, endpoint_url=}}, services={name={service_id=, endpoint_prefix=,
 --          signing_name=, metadata={clientContextParams=}}}, ops={id={name=, input=, ...}},
 --          cases={{service=, flavour=<index>, op=<id or nil>, params={...}}}}
@@ -16,7 +18,7 @@ local function read_json(path)
   return cjson.decode(text)
 end
 
-local cases_file, rules_file, out_file = arg[1], arg[2], arg[3]
+local cases_file, rules_file, out_file, shipped = arg[1], arg[2], arg[3], arg[4] == "shipped"
 local spec = read_json(cases_file)
 local rulesets = read_json(rules_file)
 
@@ -32,7 +34,10 @@ end
 local services = {}
 local function service(name)
   local svc = services[name]
-  if not svc then
+  if not svc and shipped then
+    svc = require("luaws.sdk.model").load(name)
+    services[name] = svc
+  elseif not svc then
     svc = spec.services[name]
     svc.name = name
     local ruleset = strip(rulesets[name])
@@ -61,6 +66,7 @@ for i, case in ipairs(spec.cases) do
       resolvers[case.service] = r
     end
     local op = case.op and case.op ~= cjson.null and spec.ops[case.op] or nil
+    if op and shipped then op = service(case.service):operation(op.name) end
     return r:resolve(op, case.params ~= cjson.null and case.params or nil)
   end)
   if ok then
