@@ -114,13 +114,13 @@ function M.new(name, opts)
   local service = require("luaws.sdk.model").load(name)
   local config = require("luaws.sdk.config").resolve(opts)
   -- The service's endpoint rule set (svc:rules()) decides each call's URL and signing scope;
-  -- the operation-independent endpoint is resolved now so a bad configuration fails here.
+  -- a configured endpoint URL is checked here; endpoints are resolved per call (client.endpoint,
+  -- the operation-independent one, and client.region on first use).
   local endpoints = require("luaws.sdk.endpoints.resolver").new {
     service = service, name = name, region = config.region, settings = config.settings,
     endpoint_url = opts.endpoint_url, use_fips_endpoint = opts.use_fips_endpoint,
     use_dualstack_endpoint = opts.use_dualstack_endpoint, client_context = opts.client_context_params,
   }
-  local endpoint = endpoints:resolve(nil, nil)
   local credentials = false
   if opts.credentials ~= false then
     -- A profile the caller names outranks environment keys, as with the CLI's --profile.
@@ -130,9 +130,8 @@ function M.new(name, opts)
   local self = {
     service_name = name,
     service = service,
-    region = endpoint.signing_region or config.region or false,
-    endpoint = endpoint,
     _endpoints = endpoints,
+    _config_region = config.region or false,
     max_attempts = config.max_attempts or retry.DEFAULT_MAX_ATTEMPTS,
     timeout = opts.timeout or false,
     ca_bundle = config.ca_bundle or false,
@@ -143,12 +142,26 @@ function M.new(name, opts)
   return setmetatable(self, Client_mt)
 end
 
--- Looks up a method, else an operation (the model raises UnknownOperation with suggestions).
--- Every field of a client is non-nil (false when unset), so only methods and operations get here.
+-- Fields computed on first use: resolving an endpoint may load and compile the service's rule
+-- set, which a client that is never called should not pay for.
+local LAZY = {
+  endpoint = function(self) return self._endpoints:resolve(nil, nil) end,  -- {url=, signing_region=, ...}
+  region = function(self) return self.endpoint.signing_region or self._config_region end,
+}
+
+-- Looks up a method, a lazy field, else an operation (the model raises UnknownOperation with
+-- suggestions). Every other field of a client is non-nil (false when unset), so only methods,
+-- lazy fields and operations get here.
 function Client_mt.__index(self, key)
   local method = Client[key]
   if method then return method end
   if type(key) ~= "string" then return nil end
+  local lazy = LAZY[key]
+  if lazy then
+    local value = lazy(self)
+    rawset(self, key, value)
+    return value
+  end
   local cached = rawget(self, "_operations")[key]
   if cached then return cached end
   local op = self.service:operation(key)
@@ -165,8 +178,9 @@ function Client_mt.__index(self, key)
 end
 
 function Client_mt.__tostring(self)
-  return string.format("luaws.Client(%s, %s, %s)", self.service_name, tostring(self.region),
-    tostring(self.endpoint and self.endpoint.url))
+  local ok, endpoint = pcall(function() return self.endpoint end)
+  return string.format("luaws.Client(%s, %s, %s)", self.service_name,
+    tostring(ok and endpoint.signing_region or self._config_region), tostring(ok and endpoint.url))
 end
 
 -- The REPL's tab completion asks this for the names after `client:`: the service's operations

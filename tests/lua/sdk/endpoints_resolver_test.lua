@@ -132,6 +132,23 @@ T.test("no region: NoRegion, as before rule sets", function()
   T.eq(e.code, "NoRegion")
 end)
 
+T.test("a client resolves its endpoint on first use; no region is NoRegion then", function()
+  env {}
+  local kms = aws.client("kms", { credentials = false })
+  T.eq(rawget(kms, "endpoint"), nil)
+  local e = T.raises(function() return kms.endpoint end)
+  T.eq(e.code, "NoRegion")
+  T.match(tostring(kms), "luaws.Client%(kms")
+  env { AWS_REGION = "eu-west-1" }
+  kms = aws.client("kms", { credentials = false })
+  T.eq(kms.endpoint.url, "https://kms.eu-west-1.amazonaws.com")
+  T.eq(rawget(kms, "endpoint"), kms.endpoint)
+  T.eq(kms.region, "eu-west-1")
+  T.eq(aws.client("iam", { credentials = false }).region, "us-east-1")   -- IAM signs for us-east-1
+  env { AWS_REGION = "eu-west-1", AWS_ENDPOINT_URL = "ftp://bad" }
+  T.eq(T.raises(function() aws.client("kms", { credentials = false }) end).code, "InvalidEndpoint")
+end)
+
 T.test("built-ins from the environment and the profile (botocore's args.py)", function()
   env({ AWS_REGION = "us-west-2", AWS_USE_FIPS_ENDPOINT = "true" }, "use_dualstack_endpoint = true\n")
   local b = resolver.builtins { service = "kms", region = "us-west-2", settings = config.profile() }
