@@ -237,12 +237,16 @@ local function send_attempt(self, op_name, request, attempt, max_attempts, creds
   headers[#headers + 1] = { "amz-sdk-request", string.format("attempt=%d; max=%d", attempt, max_attempts) }
   local url, to_send = request.url, headers
   if creds then
+    -- the endpoint's auth scheme: S3's disableDoubleEncoding signs the path as sent (S3SigV4Auth)
+    local scheme = request.endpoint.auth_scheme
+    local as_sent = scheme ~= nil and scheme.disableDoubleEncoding == true
     local signed = require("luaws.sigv4").sign {
       method = request.method, url = request.url, headers = headers, body = request.body or "",
       region = request.endpoint.signing_region or self.region,
       service = request.endpoint.signing_name or self.service.signing_name,
       access_key = creds.access_key, secret_key = creds.secret_key,
       session_token = creds.session_token,
+      double_encode = not as_sent, normalize_path = not as_sent,
     }
     url, to_send = signed.url or request.url, signed.headers
   end
