@@ -1,4 +1,4 @@
-/* lua_crypto.c: the "luaws.crypto" module: SHA-256, HMAC, hex, base64, random bytes, UUIDs. */
+/* lua_crypto.c: the "luaws.crypto" module: SHA-256, HMAC, MD5/SHA-1/CRC32(C), hex, base64, UUIDs. */
 #include <stdint.h>
 #include <string.h>
 
@@ -183,6 +183,57 @@ static int l_uuid4(lua_State *L) {
   return 1;
 }
 
+/* Pushes the digest of data under OpenSSL's algorithm md (raw bytes); raises on failure. */
+static int push_evp_digest(lua_State *L, const EVP_MD *md, const char *what) {
+  size_t n;
+  const char *data = luaL_checklstring(L, 1, &n);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!md || !EVP_Digest(data, n, digest, &len, md, NULL))
+    return luaL_error(L, "crypto.%s: OpenSSL failed", what);
+  lua_pushlstring(L, (const char *)digest, len);
+  return 1;
+}
+
+/* crypto.md5(data) -> 16 raw bytes (Content-MD5). */
+static int l_md5(lua_State *L) { return push_evp_digest(L, EVP_md5(), "md5"); }
+
+/* crypto.sha1(data) -> 20 raw bytes. */
+static int l_sha1(lua_State *L) { return push_evp_digest(L, EVP_sha1(), "sha1"); }
+
+/* CRC-32 of data with the reflected polynomial poly (bitwise: checksums are small next to I/O). */
+static uint32_t crc32_reflected(const unsigned char *data, size_t n, uint32_t poly) {
+  uint32_t crc = 0xffffffffu;
+  for (size_t i = 0; i < n; i++) {
+    crc ^= data[i];
+    for (int k = 0; k < 8; k++)
+      crc = (crc >> 1) ^ (poly & (0u - (crc & 1u)));
+  }
+  return crc ^ 0xffffffffu;
+}
+
+/* Pushes crc as 4 big-endian bytes (the form AWS base64-encodes into x-amz-checksum-*). */
+static int push_crc(lua_State *L, uint32_t crc) {
+  unsigned char out[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
+                          (unsigned char)(crc >> 8), (unsigned char)crc};
+  lua_pushlstring(L, (const char *)out, 4);
+  return 1;
+}
+
+/* crypto.crc32(data) -> 4 raw bytes, big-endian (zlib's CRC-32). */
+static int l_crc32(lua_State *L) {
+  size_t n;
+  const unsigned char *data = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  return push_crc(L, crc32_reflected(data, n, 0xedb88320u));
+}
+
+/* crypto.crc32c(data) -> 4 raw bytes, big-endian (Castagnoli). */
+static int l_crc32c(lua_State *L) {
+  size_t n;
+  const unsigned char *data = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  return push_crc(L, crc32_reflected(data, n, 0x82f63b78u));
+}
+
 int luaopen_luaws_crypto(lua_State *L) {
   static const luaL_Reg functions[] = {
     {"sha256", l_sha256},
@@ -194,6 +245,10 @@ int luaopen_luaws_crypto(lua_State *L) {
     {"base64_decode", l_base64_decode},
     {"random_bytes", l_random_bytes},
     {"uuid4", l_uuid4},
+    {"md5", l_md5},
+    {"sha1", l_sha1},
+    {"crc32", l_crc32},
+    {"crc32c", l_crc32c},
     {NULL, NULL},
   };
   luaL_newlib(L, functions);

@@ -247,6 +247,7 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
   SET(CURLOPT_ERRORBUFFER, t->errbuf);
   SET(CURLOPT_PRIVATE, t);
   SET(CURLOPT_URL, req->url);
+  SET(CURLOPT_PATH_AS_IS, 1L);  /* signed paths ("/a/../b", "//") go out exactly as built */
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_TCP_NODELAY, 1L);
