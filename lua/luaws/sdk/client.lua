@@ -62,8 +62,20 @@ local function encode_query(query)
   return table.concat(parts, "&")
 end
 
-local function join_url(base, path, query)
-  base = base:gsub("/+$", "")
+-- hostPrefix endpoint traits ("data-", "{AccountId}.") go in front of the host, as botocore
+-- does, except for hosts a prefix cannot apply to (an IP address, localhost) and when
+-- AWS_DISABLE_HOST_PREFIX_INJECTION=true.
+local function with_host_prefix(base, prefix)
+  if not prefix or prefix == "" then return base end
+  local disabled = os.getenv("AWS_DISABLE_HOST_PREFIX_INJECTION")
+  if disabled and disabled:lower() == "true" then return base end
+  local scheme, host, rest = base:match("^(%a[%w+.-]*://)([^/:]+)(.*)$")
+  if not scheme or host:match("^[%d.]+$") or host:find("^%[") or host == "localhost" then return base end
+  return scheme .. prefix .. host .. rest
+end
+
+local function join_url(base, path, query, host_prefix)
+  base = with_host_prefix(base:gsub("/+$", ""), host_prefix)
   path = path or "/"
   if path == "" then
     -- an S3 bucket operation whose endpoint holds the bucket: the endpoint's own path, else "/"
@@ -310,8 +322,8 @@ function Client:call(op_name, params, call_opts)
   local endpoint = self._endpoints:resolve(op, params)
   local built = protocol.build(service, self._endpoints:operation(op), params)
   local request = { method = built.method or "POST", headers = built.headers, body = built.body,
-    url = join_url(endpoint.url, built.path, built.query), endpoint = endpoint,
-    ca_bundle = self.ca_bundle or nil,
+    url = join_url(endpoint.url, built.path, built.query, built.host_prefix), endpoint = endpoint,
+    checksum_algorithm = built.checksum_algorithm, ca_bundle = self.ca_bundle or nil,
     -- an event-stream output is read while it arrives (sdk/protocol/eventstream.lua)
     stream = built.stream or (protocol.event_streams and has_event_stream(op)) or nil }
   if endpoint.headers then
@@ -348,7 +360,7 @@ function Client:call(op_name, params, call_opts)
     elseif res then
       local decoded = decode_error(protocol, service, op, res)
       failure = { code = decoded.code, message = decoded.message, status = res.status,
-        request_id = decoded.request_id or request_id_of(res) }
+        request_id = decoded.request_id or request_id_of(res), fields = decoded.fields }
       state.retry_after_ms = res.headers and res.headers["x-amz-retry-after"]
     else
       terr = terr or {}
@@ -367,6 +379,7 @@ function Client:call(op_name, params, call_opts)
         service = self.service_name, operation = op_name, request_id = failure.request_id,
         retryable = retry.is_retryable(failure) and not decision.ambiguous,
         attempts = attempt, backoff = backoff, ambiguous = decision.ambiguous or nil,
+        fields = failure.fields,
         retry_quota_exceeded = decision.retry_quota_exceeded or nil }, 2)
     end
     last_cost = decision.cost

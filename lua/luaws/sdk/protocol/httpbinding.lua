@@ -340,7 +340,9 @@ function M.parse_located(svc, op, shape, res, out)
       local text = header_value(res, m.locationName or m.name)
       if text ~= nil then
         local v, err = M.header_scalar(m.shape, m, tostring(text))
-        if v == nil then parse_error(svc, op, res, string.format("header %s: %s", m.locationName or m.name, tostring(err))) end
+        if v == nil then
+          parse_error(svc, op, res, string.format("header %s: %s", m.locationName or m.name, tostring(err)))
+        end
         out[m.name] = v
       end
     elseif loc == "headers" then

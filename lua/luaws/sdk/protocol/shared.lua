@@ -1,7 +1,7 @@
--- protocol.shared: what every AWS protocol needs: validation, timestamps, base64, headers, errors.
+-- protocol.shared: what every AWS protocol needs: timestamps, base64, headers, XML helpers, errors.
 local crypto = require "luaws.crypto"
 local errors = require "luaws.core.errors"
-local model = require "luaws.sdk.model"
+local timestamp = require "luaws.sdk.protocol.timestamp"
 
 local M = {}
 
@@ -20,73 +20,29 @@ end
 M.uuid4 = crypto.uuid4
 
 ---------------------------------------------------------------------------------------------
--- Timestamps. Inputs may be epoch numbers or ISO 8601 strings; outputs are ISO 8601 UTC strings.
+-- Timestamps: luaws.sdk.protocol.timestamp does the work and never raises a raw Lua error.
 
--- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = (153 * mp + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-
---- parse_timestamp(s) -> epoch seconds (number, may be fractional) or nil. Accepts ISO 8601
--- ("2024-01-02T03:04:05Z", ".123", "+09:00", a bare date) and epoch numbers in a string.
+--- parse_timestamp(s) -> epoch seconds (number, may be fractional) or nil. Accepts ISO 8601,
+-- RFC 822 and epoch numbers (also in a string), in years 1..9999.
 function M.parse_timestamp(s)
-  if type(s) == "number" then return s end
-  if type(s) ~= "string" then return nil end
-  local epoch = tonumber(s)
-  if epoch and s:match("^%s*[%d.]+%s*$") then return epoch end
-  local y, mo, d, rest = s:match("^%s*(%d%d%d%d)-(%d%d)-(%d%d)(.*)$")
-  if not y then return nil end
-  local h, mi, sec, frac, zone = 0, 0, 0, "", ""
-  if rest ~= "" and not rest:match("^%s*$") then
-    h, mi, sec, frac, zone = rest:match("^[Tt ](%d%d):(%d%d):(%d%d)(%.?%d*)(.-)%s*$")
-    if not h then
-      h, mi, zone = rest:match("^[Tt ](%d%d):(%d%d)(.-)%s*$")
-      sec, frac = 0, ""
-      if not h then return nil end
-    end
-  end
-  y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
-  if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 24 or mi > 59 or sec > 60 then return nil end
-  local offset = 0
-  if zone ~= "" and zone ~= "Z" and zone ~= "z" then
-    local sign, oh, om = zone:match("^([+-])(%d%d):?(%d%d)$")
-    if not sign then return nil end
-    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
-  end
-  local t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
-  if frac ~= "" and frac ~= "." then t = t + tonumber("0" .. frac) end
-  return t
+  return (timestamp.parse(s))
 end
 
 --- format_timestamp(epoch, format) -> the wire form: "iso8601" (default; microseconds only when
--- present, like botocore), "unixtimestamp" (integer seconds), "rfc822".
+-- present, like botocore), "unixtimestamp" (integer seconds), "rfc822"; raises a
+-- ParamValidation error table for values out of range.
 function M.format_timestamp(epoch, format)
-  format = (format or "iso8601"):lower()
-  local whole = math.floor(epoch)
-  if format == "unixtimestamp" then return whole end
-  if format == "rfc822" then return os.date("!%a, %d %b %Y %H:%M:%S GMT", whole) end
-  local micro = math.floor((epoch - whole) * 1e6 + 0.5)
-  if micro >= 1000000 then whole, micro = whole + 1, 0 end
-  if micro > 0 then
-    return os.date("!%Y-%m-%dT%H:%M:%S", whole) .. string.format(".%06dZ", micro)
-  end
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", whole)
+  local wire, err = timestamp.format(epoch, format)
+  if wire == nil then errors.raise({ code = "ParamValidation", message = err }, 2) end
+  return wire
 end
 
---- iso_timestamp(epoch) -> "YYYY-MM-DDTHH:MM:SSZ" (fraction kept, trailing zeros dropped).
+--- iso_timestamp(epoch) -> "YYYY-MM-DDTHH:MM:SSZ" (fraction kept, trailing zeros dropped); a
+-- reply's value out of range (NaN, 18e300) raises a ResponseParseError table.
 function M.iso_timestamp(epoch)
-  local whole = math.floor(epoch)
-  local micro = math.floor((epoch - whole) * 1e6 + 0.5)
-  if micro >= 1000000 then whole, micro = whole + 1, 0 end
-  local s = os.date("!%Y-%m-%dT%H:%M:%S", whole)
-  if micro > 0 then s = s .. (string.format(".%06d", micro):gsub("0+$", "")) end
-  return s .. "Z"
+  local iso, err = timestamp.iso(epoch)
+  if iso == nil then errors.raise({ code = "ResponseParseError", message = err }, 2) end
+  return iso
 end
 
 ---------------------------------------------------------------------------------------------
@@ -153,144 +109,16 @@ function M.response_metadata(res, request_id)
 end
 
 ---------------------------------------------------------------------------------------------
--- Parameter validation against an input shape (botocore's ParamValidator, as one error).
-
-local function is_sequence(t)
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  for i = 1, n do
-    if t[i] == nil then return false end
-  end
-  return true, n
-end
-
-local function describe(v)
-  if type(v) == "string" then
-    if #v > 40 then v = v:sub(1, 37) .. "..." end
-    return string.format("%q", v)
-  end
-  if type(v) == "table" then return "a table" end
-  return tostring(v)
-end
-
-local function lua_type(v)
-  if math.type(v) then return math.type(v) end
-  return type(v)
-end
-
--- math.tointeger also converts strings ("3600"): a parameter must already be a number.
-local function is_integral(v)
-  return type(v) == "number" and math.tointeger(v) ~= nil
-end
-
-local SCALAR_CHECKS = {
-  string = function(v) return type(v) == "string", "string" end,
-  character = function(v) return type(v) == "string", "string" end,
-  blob = function(v) return type(v) == "string", "string (bytes)" end,
-  boolean = function(v) return type(v) == "boolean", "boolean" end,
-  integer = function(v) return is_integral(v), "integer" end,
-  long = function(v) return is_integral(v), "integer" end,
-  short = function(v) return is_integral(v), "integer" end,
-  byte = function(v) return is_integral(v), "integer" end,
-  float = function(v) return type(v) == "number", "number" end,
-  double = function(v) return type(v) == "number", "number" end,
-  timestamp = function(v)
-    return M.parse_timestamp(v) ~= nil, "epoch number or ISO 8601 string"
-  end,
-}
-
-local validate
-
-local function type_problem(problems, path, v, valid)
-  problems[#problems + 1] = string.format("Invalid type for parameter %s, value: %s, type: %s, valid types: %s",
-    path, describe(v), lua_type(v), valid)
-end
-
-local function validate_structure(shape, v, path, problems)
-  if type(v) ~= "table" then return type_problem(problems, path, v, "table of members") end
-  if shape.document then return end
-  local where = path == "" and "input" or path
-  for _, name in ipairs(shape.required) do
-    if v[name] == nil then
-      problems[#problems + 1] = string.format('Missing required parameter in %s: "%s"', where, name)
-    end
-  end
-  -- Known members in model order, then unknown names sorted: the message is stable.
-  for _, m in ipairs(shape.members) do
-    local x = v[m.name]
-    if x ~= nil then validate(m.shape, x, path == "" and m.name or (path .. "." .. m.name), problems) end
-  end
-  local unknown = {}
-  for k in pairs(v) do
-    if not (type(k) == "string" and shape.by_name[k]) then unknown[#unknown + 1] = k end
-  end
-  if #unknown == 0 then return end
-  table.sort(unknown, function(a, b) return tostring(a) < tostring(b) end)
-  local names = {}
-  for i, m in ipairs(shape.members) do names[i] = m.name end
-  for _, k in ipairs(unknown) do
-    local close = type(k) == "string" and model.suggest(k, names, 1) or {}
-    if #close > 0 then
-      problems[#problems + 1] = string.format('Unknown parameter in %s: "%s" (did you mean "%s"?)',
-        where, tostring(k), close[1])
-    else
-      problems[#problems + 1] = string.format('Unknown parameter in %s: "%s", must be one of: %s',
-        where, tostring(k), table.concat(names, ", "))
-    end
-  end
-end
-
-validate = function(shape, v, path, problems)
-  local kind = shape.type
-  if kind == "structure" then
-    return validate_structure(shape, v, path, problems)
-  elseif kind == "list" then
-    local ok = type(v) == "table" and is_sequence(v)
-    if not ok then return type_problem(problems, path, v, "list (array table)") end
-    for i, x in ipairs(v) do validate(shape.member.shape, x, path .. "[" .. i .. "]", problems) end
-  elseif kind == "map" then
-    if type(v) ~= "table" then return type_problem(problems, path, v, "map (table)") end
-    for k, x in pairs(v) do
-      validate(shape.key.shape, k, path .. " (key)", problems)
-      validate(shape.value.shape, x, path .. "." .. tostring(k), problems)
-    end
-  else
-    local check = SCALAR_CHECKS[kind]
-    if check then
-      local ok, valid = check(v)
-      if not ok then type_problem(problems, path, v, valid) end
-    end
-  end
-end
+-- Parameter validation lives in luaws.sdk.protocol.validate, shared by every protocol.
 
 --- validate(svc, op, params): raises ParamValidation listing every problem on one line.
 function M.validate(svc, op, params)
-  local problems = {}
-  if op.input then
-    validate(op.input, params, "", problems)
-  elseif next(params) ~= nil then
-    problems[1] = string.format("%s takes no parameters", op.name)
-  end
-  if #problems > 0 then
-    errors.raise({ code = "ParamValidation", service = svc.service_id, operation = op.name,
-      message = "Parameter validation failed: " .. table.concat(problems, "; "),
-      problems = problems }, 2)
-  end
+  return require("luaws.sdk.protocol.validate").check(svc, op, params)
 end
 
 --- prepare(svc, op, params) -> a copy of params with idempotency tokens filled, validated.
 function M.prepare(svc, op, params)
-  if params ~= nil and type(params) ~= "table" then
-    errors.raise({ code = "ParamValidation", service = svc.service_id, operation = op.name,
-      message = "Parameter validation failed: parameters must be a table, got " .. type(params) }, 2)
-  end
-  local copy = {}
-  for k, v in pairs(params or {}) do copy[k] = v end
-  for _, name in ipairs(op.idempotency_tokens or {}) do
-    if copy[name] == nil then copy[name] = M.uuid4() end
-  end
-  M.validate(svc, op, copy)
-  return copy
+  return require("luaws.sdk.protocol.validate").prepare(svc, op, params)
 end
 
 ---------------------------------------------------------------------------------------------
