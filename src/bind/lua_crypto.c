@@ -201,6 +201,9 @@ static int l_md5(lua_State *L) { return push_evp_digest(L, EVP_md5(), "md5"); }
 /* crypto.sha1(data) -> 20 raw bytes. */
 static int l_sha1(lua_State *L) { return push_evp_digest(L, EVP_sha1(), "sha1"); }
 
+/* crypto.sha512(data) -> 64 raw bytes. */
+static int l_sha512(lua_State *L) { return push_evp_digest(L, EVP_sha512(), "sha512"); }
+
 /* CRC-32 of data with the reflected polynomial poly (bitwise: checksums are small next to I/O). */
 static uint32_t crc32_reflected(const unsigned char *data, size_t n, uint32_t poly) {
   uint32_t crc = 0xffffffffu;
@@ -234,6 +237,24 @@ static int l_crc32c(lua_State *L) {
   return push_crc(L, crc32_reflected(data, n, 0x82f63b78u));
 }
 
+/* crypto.crc64nvme(data) -> 8 raw bytes, big-endian (CRC-64/NVME, S3's CRC64NVME checksum). */
+static int l_crc64nvme(lua_State *L) {
+  size_t n;
+  const unsigned char *data = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  uint64_t crc = ~(uint64_t)0;
+  for (size_t i = 0; i < n; i++) {
+    crc ^= data[i];
+    for (int k = 0; k < 8; k++)
+      crc = (crc >> 1) ^ (UINT64_C(0x9a6c9329ac4bc9b5) & (0 - (crc & 1)));
+  }
+  crc = ~crc;
+  unsigned char out[8];
+  for (int i = 0; i < 8; i++)
+    out[i] = (unsigned char)(crc >> (56 - 8 * i));
+  lua_pushlstring(L, (const char *)out, 8);
+  return 1;
+}
+
 int luaopen_luaws_crypto(lua_State *L) {
   static const luaL_Reg functions[] = {
     {"sha256", l_sha256},
@@ -249,6 +270,8 @@ int luaopen_luaws_crypto(lua_State *L) {
     {"sha1", l_sha1},
     {"crc32", l_crc32},
     {"crc32c", l_crc32c},
+    {"crc64nvme", l_crc64nvme},
+    {"sha512", l_sha512},
     {NULL, NULL},
   };
   luaL_newlib(L, functions);

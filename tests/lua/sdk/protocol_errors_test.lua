@@ -192,11 +192,11 @@ T.test("no secret is echoed from a request: parse_error reads only the response"
 end)
 
 T.test("unsupported protocols fail clearly", function()
-  local svc = { name = "s3", service_id = "S3", protocol = "rest-xml", metadata = { protocols = { "rest-xml" } } }
+  local svc = { name = "future", service_id = "Future", protocol = "rest-yaml", metadata = { protocols = { "rest-yaml" } } }
   local e = T.raises(function() protocol.for_service(svc) end)
   T.eq(e.code, "UnsupportedProtocol")
-  T.match(e.message, "s3 speaks the rest%-xml protocol, which luaws does not implement yet")
-  local stub = require("luaws.sdk.protocol.rest-json")
+  T.match(e.message, "future speaks the rest%-yaml protocol, which luaws does not implement yet")
+  local stub = protocol.unsupported("rest-yaml")
   local e2 = T.raises(function() stub.build(svc, {}, {}) end)
   T.eq(e2.code, "UnsupportedProtocol")
 end)

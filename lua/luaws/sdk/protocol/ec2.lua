@@ -39,8 +39,10 @@ end, function(root)
   return rid and shared.text(rid) or nil
 end)
 
---- parse_error(svc, op, res) -> {code=, message=, request_id=, type=, status=}.
-M.parse_error = shared.parse_error
+--- parse_error(svc, op, res) -> {code=, message=, request_id=, type=, status=, fields=}.
+function M.parse_error(svc, op, res)
+  return require("luaws.sdk.protocol.errors").parse(svc, op, res, "ec2")
+end
 
 M.EC2 = EC2
 return M

@@ -40,13 +40,12 @@ end
 
 local function modeled_fields(svc, op, res, shape, kind, decoded)
   if kind == "json" or kind == "rest-json" then
-    local rest_json = require "luaws.sdk.protocol.rest-json"
+    local jsondoc = require "luaws.sdk.protocol.jsondoc"
     if type(decoded) ~= "table" then
-      local cjson = require "cjson.safe"
-      decoded = cjson.decode(res.body or "")
+      decoded = jsondoc.decode(res.body or "")
       if type(decoded) ~= "table" then decoded = {} end
     end
-    local fields = rest_json.parse_value(shape, decoded, "error", true) or {}
+    local fields = jsondoc.parse(shape, decoded, "error", true) or {}
     if kind == "rest-json" then require("luaws.sdk.protocol.httpbinding").parse_located(svc, op, shape, res, fields) end
     return fields
   end

@@ -166,8 +166,8 @@ function M.host_prefix(svc, op, params)
 end
 
 local CHECKSUMS = {
-  crc32 = crypto.crc32, crc32c = crypto.crc32c, sha1 = crypto.sha1, sha256 = crypto.sha256,
-  md5 = crypto.md5,
+  crc32 = crypto.crc32, crc32c = crypto.crc32c, crc64nvme = crypto.crc64nvme, sha1 = crypto.sha1,
+  sha256 = crypto.sha256, sha512 = crypto.sha512, md5 = crypto.md5,
 }
 
 --- apply_checksum(svc, op, params, req): adds the request checksum botocore adds by default
@@ -360,7 +360,7 @@ end
 -- body members) with ResponseMetadata {RequestId=, HTTPStatusCode=, HTTPHeaders=}. A blob or
 -- string payload is the body string (res.body_reader, when the HTTP layer streams, is handed
 -- through as is).
-function M.parse(svc, op, res, codec)
+local function parse_reply(svc, op, res, codec)
   local shape = op.output
   local result = {}
   local body = res.body or ""
@@ -391,6 +391,13 @@ function M.parse(svc, op, res, codec)
     HTTPHeaders = headers,
   }
   return result
+end
+
+function M.parse(svc, op, res, codec)
+  local ok, result = pcall(parse_reply, svc, op, res, codec)
+  if ok then return result end
+  error(errors.wrap(result, { code = "ResponseParseError", service = svc.service_id, operation = op.name,
+    status = res.status }), 0)
 end
 
 return M

@@ -7,6 +7,8 @@
 -- where blobs are raw bytes that get base64-encoded), members absent when absent.
 local cjson = require "cjson.safe"
 local shared = require "luaws.sdk.protocol.shared"
+local jsondoc = require "luaws.sdk.protocol.jsondoc"
+local errors = require "luaws.core.errors"
 
 local M = {}
 
@@ -81,81 +83,25 @@ function M.build(svc, op, params)
   }
   if svc.query_compatible then headers[#headers + 1] = { "x-amzn-query-mode", "true" } end
   local body = op.input and encode(op.input, nil, params) or "{}"
-  return { method = op.http.method, path = op.http.path, query = nil, headers = headers, body = body }
-end
-
-local parse
-
-local function parse_scalar(shape, v)
-  local kind = shape.type
-  if kind == "integer" or kind == "long" or kind == "short" or kind == "byte" then
-    return math.tointeger(v) or v
-  elseif kind == "timestamp" then
-    if type(v) == "number" then return shared.iso_timestamp(v) end
-    return v
-  elseif kind == "blob" then
-    if type(v) == "string" then return shared.base64_decode(v) or v end
-    return v
-  elseif kind == "float" or kind == "double" then
-    if type(v) == "string" then
-      if v == "NaN" then return 0 / 0 end
-      if v == "Infinity" then return math.huge end
-      if v == "-Infinity" then return -math.huge end
-    end
-    return v
-  end
-  return v
-end
-
-parse = function(shape, v)
-  if v == nil or v == cjson.null then return nil end
-  local kind = shape.type
-  if kind == "structure" then
-    if shape.document or type(v) ~= "table" then return v end
-    local out = {}
-    for _, m in ipairs(shape.members) do
-      local raw = v[m.locationName or m.name]
-      if raw ~= nil and raw ~= cjson.null then out[m.name] = parse(m.shape, raw) end
-    end
-    return out
-  elseif kind == "list" then
-    if type(v) ~= "table" then return v end
-    local out = {}
-    for _, x in ipairs(v) do
-      local item = parse(shape.member.shape, x)
-      if item ~= nil then out[#out + 1] = item end
-    end
-    return out
-  elseif kind == "map" then
-    if type(v) ~= "table" then return v end
-    local out = {}
-    for k, x in pairs(v) do
-      local item = parse(shape.value.shape, x)
-      if item ~= nil then out[k] = item end
-    end
-    return out
-  end
-  return parse_scalar(shape, v)
+  -- botocore sends every JSON call to "/" whatever the model's requestUri says.
+  return { method = op.http.method, path = "/", query = nil, headers = headers, body = body,
+    host_prefix = require("luaws.sdk.protocol.httpbinding").host_prefix(svc, op, params) }
 end
 
 --- parse_body(svc, op, res, shape, body) -> the value of `shape` in JSON text `body` ({} when
 -- blank), or raises ResponseParseError. Event-stream payloads use it too.
 function M.parse_body(svc, op, res, shape, body)
-  body = body or ""
-  if not body:match("%S") then return {} end
-  local decoded, err = cjson.decode(body)
-  if decoded == nil then
-    error(require("luaws.core.errors").new { code = "ResponseParseError", service = svc.service_id,
-      operation = op.name, status = res.status,
-      message = "invalid JSON in response: " .. tostring(err) }, 0)
-  end
-  if decoded == cjson.null then decoded = {} end -- a `null` body (moto's PutKeyPolicy): no output, as botocore
-  if type(decoded) ~= "table" then -- a bare string or number where an object belongs
-    error(require("luaws.core.errors").new { code = "ResponseParseError", service = svc.service_id,
-      operation = op.name, status = res.status,
-      message = "invalid JSON in response: expected an object, got a " .. type(decoded) }, 0)
-  end
-  return shape and parse(shape, decoded) or {}
+  local ok, result = pcall(function()
+    local decoded = jsondoc.decode(body or "")
+    if type(decoded) ~= "table" then -- a bare string or number where an object belongs
+      error(errors.new { code = "ResponseParseError",
+        message = "invalid JSON in response: expected an object, got a " .. type(decoded) }, 0)
+    end
+    return shape and jsondoc.parse(shape, decoded) or {}
+  end)
+  if ok then return result end
+  error(errors.wrap(result, { code = "ResponseParseError", service = svc.service_id, operation = op.name,
+    status = res.status }), 0)
 end
 
 --- parse(svc, op, res) -> result table shaped by the output shape, with ResponseMetadata
@@ -184,8 +130,10 @@ end
 --- event_streams: parse takes a streamed res (res.body a chunk iterator) for event-stream outputs.
 M.event_streams = true
 
---- parse_error(svc, op, res) -> {code=, message=, request_id=, type=, status=}.
-M.parse_error = shared.parse_error
+--- parse_error(svc, op, res) -> {code=, message=, request_id=, type=, status=, fields=}.
+function M.parse_error(svc, op, res)
+  return require("luaws.sdk.protocol.errors").parse(svc, op, res, "json")
+end
 
 M.encode_value = encode  -- (shape, ref, value) -> JSON text; for tests and the rest-json future
 return M

@@ -113,7 +113,9 @@ function M.build_with(dialect)
     params = shared.prepare(svc, op, params)
     local body = M.form_encode(M.serialize_pairs(svc, op, params, dialect))
     return {
-      method = op.http.method, path = op.http.path, query = nil,
+      -- botocore sends every query call to "/" whatever the model's requestUri says.
+      method = op.http.method, path = "/", query = nil,
+      host_prefix = require("luaws.sdk.protocol.httpbinding").host_prefix(svc, op, params),
       headers = { { "Content-Type", "application/x-www-form-urlencoded; charset=utf-8" } },
       body = body,
     }
@@ -304,7 +306,9 @@ end, function(root)
   return rid and text_of(rid) or nil
 end)
 
---- parse_error(svc, op, res) -> {code=, message=, request_id=, type=, status=}.
-M.parse_error = shared.parse_error
+--- parse_error(svc, op, res) -> {code=, message=, request_id=, type=, status=, fields=}.
+function M.parse_error(svc, op, res)
+  return require("luaws.sdk.protocol.errors").parse(svc, op, res, "query")
+end
 
 return M
