@@ -1,6 +1,7 @@
 -- replay: runs fuzz inputs through a fuzz harness in the ordinary luaws binary (no libFuzzer), so
 -- the committed corpus is checked by every build, the ASan one included.
--- usage: luaws fuzz/replay.lua TARGET DIR_OR_FILE...   (TARGET: xml, sigv4, json, config, cbor, eventstream)
+-- usage: luaws fuzz/replay.lua TARGET DIR_OR_FILE...
+--        (TARGET: xml, sigv4, json, config, cbor, eventstream, restjson, restxml)
 local fs = require "luaws.fs"
 
 local here = arg[0]:match("^(.*)/[^/]*$") or "."

@@ -19,7 +19,7 @@ SOURCE = os.environ.get("LUAWS_SOURCE_DIR", ".")
 LUAWS = os.environ.get("LUAWS_BIN", "build/luaws")
 FUZZ = os.path.join(SOURCE, "fuzz")
 FUZZ_BUILD = os.environ.get("LUAWS_FUZZ_BUILD", os.path.join(SOURCE, "build-fuzz"))
-TARGETS = ["xml", "sigv4", "json", "config", "cbor", "eventstream"]
+TARGETS = ["xml", "sigv4", "json", "config", "cbor", "eventstream", "restjson", "restxml"]
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
 sys.path.insert(0, os.path.join(SOURCE, "localcloud"))

@@ -24,18 +24,20 @@ local function rest_json_error(res)
   local body = (res.body or ""):match("^%s*(.-)%s*$")
   local decoded = body ~= "" and cjson.decode(body) or {}
   if type(decoded) ~= "table" then decoded = {} end
-  local code = header(res, "x-amzn-errortype")
-  if code == nil then
-    local c = decoded.code
-    if c == nil or c == cjson.null then c = decoded.Code end
-    if c == nil or c == cjson.null then c = decoded.__type end
-    if c ~= nil and c ~= cjson.null then code = c end
+  local code
+  local candidates = { header(res, "x-amzn-errortype"), decoded.code, decoded.Code, decoded.__type }
+  for i = 1, 4 do
+    local candidate = candidates[i]
+    if type(candidate) == "string" and clean_code(candidate) ~= "" then
+      code = clean_code(candidate)
+      break
+    end
   end
   if code == nil then return nil, decoded end
   local message = decoded.message
   if type(message) ~= "string" then message = decoded.Message end
   if type(message) ~= "string" then message = decoded.errorMessage end
-  return { code = clean_code(code), message = type(message) == "string" and message or "" }, decoded
+  return { code = code, message = type(message) == "string" and message or "" }, decoded
 end
 
 local function modeled_fields(svc, op, res, shape, kind, decoded)

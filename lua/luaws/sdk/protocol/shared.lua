@@ -234,6 +234,7 @@ local function parse_json_error(res, body)
   if code == nil or code == cjson.null then return nil end
   local message = decoded.message or decoded.Message or decoded.errorMessage
   if message == cjson.null or type(message) ~= "string" then message = "" end
+  if clean_code(code) == "" then return nil end -- ":Name:..." or "ns#": no code to report
   local out = { code = clean_code(code), message = message }
   local query_error = M.header(res, "x-amzn-query-error")
   if query_error then
