@@ -167,7 +167,7 @@ def main():
         row[case["kind"]][1] += 1
         if diffs:
             failures.append("%s %s %s (%s): %s" % (case["kind"], case["service"], case["operation"], protocol,
-                                                   "; ".join(diffs)[:600]))
+                                                   "; ".join(diffs)[:4000]))
         else:
             row[case["kind"]][0] += 1
     for protocol in pd.PROTOCOLS:

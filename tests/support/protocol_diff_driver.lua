@@ -65,7 +65,7 @@ local function run(case)
       headers = req.headers, host_prefix = req.host_prefix or cjson.null,
       body_b64 = type(body) == "string" and crypto.base64_encode(body) or "" }
   end
-  local res = { status = case.status, headers = case.headers or {},
+  local res = { status = math.tointeger(case.status) or case.status, headers = case.headers or {},
     body = crypto.base64_decode(case.body_b64 or "") or "" }
   if case.kind == "response" then
     local result = mod.parse(svc, op, res)

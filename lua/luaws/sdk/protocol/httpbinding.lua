@@ -177,8 +177,8 @@ local CHECKSUMS = {
 -- x-amz-checksum-* header wins. A body that is a reader gets req.checksum_algorithm instead, for
 -- the HTTP layer to compute while streaming.
 function M.apply_checksum(svc, op, params, req)
-  local cs = op.checksum or {}
-  local required = op.checksum_required or cs.requestChecksumRequired
+  local cs = op.http_checksum or {}
+  local required = op.http_checksum_required or cs.requestChecksumRequired
   local member = cs.requestAlgorithmMember
   for _, h in ipairs(req.headers) do
     if h[1]:lower():find("^x%-amz%-checksum%-") then return end

@@ -108,7 +108,7 @@ end
 local codec = { empty_payload = "", content_type = nil }
 
 function codec.encode_body(input, op, params)
-  local root = op.input_ref or {}
+  local root = op.input_traits or {}
   return M.encode_value(input, root, params, root.locationName or input.name)
 end
 

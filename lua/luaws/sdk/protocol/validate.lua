@@ -108,27 +108,27 @@ local function check_structure(shape, v, path, problems)
   if type(v) ~= "table" then return type_problem(problems, path, v, "table of members") end
   if shape.document then return end
   local where = path == "" and "input" or path
+  if shape.union then -- a tagged union: exactly one member (botocore's ParamValidator)
+    local set = 0
+    for _ in pairs(v) do set = set + 1 end
+    if set ~= 1 then
+      local names = {}
+      for i, m in ipairs(shape.members) do names[i] = m.name end
+      problems[#problems + 1] = set == 0
+        and string.format("Must set one of the following keys for tagged union structure %s: %s.",
+                          where, table.concat(names, ", "))
+        or string.format("Invalid number of parameters set for tagged union structure %s. "
+                         .. "Can only set one of the following keys: %s.", where, table.concat(names, ", "))
+    end
+  end
   for _, name in ipairs(shape.required or {}) do
     if v[name] == nil then
       problems[#problems + 1] = string.format('Missing required parameter in %s: "%s"', where, name)
     end
   end
-  local set = 0
   for _, m in ipairs(shape.members) do
     local x = v[m.name]
-    if x ~= nil then
-      set = set + 1
-      check(m.shape, m, x, join(path, m.name), problems)
-    end
-  end
-  if shape.union and set ~= 1 then
-    problems[#problems + 1] = string.format(
-      "Invalid number of parameters set for tagged union structure %s. Can only set one of the following keys: %s",
-      where, (function()
-        local names = {}
-        for i, m in ipairs(shape.members) do names[i] = m.name end
-        return table.concat(names, ", ")
-      end)())
+    if x ~= nil then check(m.shape, m, x, join(path, m.name), problems) end
   end
   unknown_members(shape, v, where, problems)
 end
