@@ -42,6 +42,13 @@ T.test("GET with a map of headers", function()
   T.eq(seen.headers["x-empty"], "")
 end)
 
+T.test("the path goes out exactly as given: no dot-segment removal, no merged slashes", function()
+  local raw = "/bucket/a/./b/../c//d%2Fe"
+  local res = http.request{ url = server.url .. raw .. "?x=1" }
+  T.ok(res, "answered")
+  T.eq(last_request().path, raw, "S3 keys with .. and // are signed and sent as built")
+end)
+
 T.test("POST with a list of headers sends the body as is", function()
   local body = "Action=GetCallerIdentity&Version=2011-06-15"
   local res = assert(http.request{
