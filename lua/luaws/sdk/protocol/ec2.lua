@@ -41,7 +41,7 @@ end)
 
 --- parse_error(svc, op, res) -> {code=, message=, request_id=, type=, status=, fields=}.
 function M.parse_error(svc, op, res)
-  return require("luaws.sdk.protocol.errors").parse(svc, op, res, "ec2")
+  return require("luaws.sdk.protocol.errors").parse(svc, op, res, "ec2", query.parse_shape)
 end
 
 M.EC2 = EC2

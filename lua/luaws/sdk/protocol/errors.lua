@@ -40,7 +40,7 @@ local function rest_json_error(res)
   return { code = code, message = type(message) == "string" and message or "" }, decoded
 end
 
-local function modeled_fields(svc, op, res, shape, kind, decoded)
+local function modeled_fields(svc, op, res, shape, kind, decoded, xml_shape)
   if kind == "json" or kind == "rest-json" then
     local jsondoc = require "luaws.sdk.protocol.jsondoc"
     if type(decoded) ~= "table" then
@@ -66,16 +66,17 @@ local function modeled_fields(svc, op, res, shape, kind, decoded)
   end
   local err_el = find(root, 0)
   if not err_el then return {} end
-  local fields = require("luaws.sdk.protocol.query").parse_shape(shape, err_el)
+  local fields = xml_shape(shape, err_el)
   if kind == "rest-xml" then require("luaws.sdk.protocol.httpbinding").parse_located(svc, op, shape, res, fields) end
   return fields
 end
 
---- parse(svc, op, res, kind) -> {code=, message=, request_id=, type=, status=, fields=,
--- query_code=}; kind is the protocol ("json", "rest-json", "query", "ec2", "rest-xml",
--- "smithy-rpc-v2-cbor"; default svc.protocol). Never raises: an unreadable body gives
+--- parse(svc, op, res, kind[, xml_shape]) -> {code=, message=, request_id=, type=, status=,
+-- fields=, query_code=}; kind is the protocol ("json", "rest-json", "query", "ec2", "rest-xml",
+-- "smithy-rpc-v2-cbor"; default svc.protocol); the XML protocols pass their shape reader
+-- xml_shape(shape, element) for the modeled fields. Never raises: an unreadable body gives
 -- code "HTTP<status>" and a message quoting it.
-function M.parse(svc, op, res, kind)
+function M.parse(svc, op, res, kind, xml_shape)
   kind = kind or (svc and svc.protocol)
   local out, decoded
   if kind == "rest-json" then
@@ -96,8 +97,8 @@ function M.parse(svc, op, res, kind)
   end
   local lookup = out.query_code or out.code
   local shape = svc and svc.error_shape and svc:error_shape(lookup)
-  if shape then
-    local ok, fields = pcall(modeled_fields, svc, op, res, shape, kind, decoded)
+  if shape and (xml_shape or kind == "json" or kind == "rest-json") then
+    local ok, fields = pcall(modeled_fields, svc, op, res, shape, kind, decoded, xml_shape)
     if ok and type(fields) == "table" then
       fields.ResponseMetadata = nil
       out.fields = fields

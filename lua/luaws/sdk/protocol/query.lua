@@ -308,7 +308,7 @@ end)
 
 --- parse_error(svc, op, res) -> {code=, message=, request_id=, type=, status=, fields=}.
 function M.parse_error(svc, op, res)
-  return require("luaws.sdk.protocol.errors").parse(svc, op, res, "query")
+  return require("luaws.sdk.protocol.errors").parse(svc, op, res, "query", M.parse_shape)
 end
 
 return M
