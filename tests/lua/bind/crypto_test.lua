@@ -88,4 +88,21 @@ T.test("uuid4 is a random version 4 UUID", function()
   end
 end)
 
+T.test("checksums: md5, sha1, sha512, crc32, crc32c, crc64nvme (known vectors, raw bytes)", function()
+  local hex = crypto.hex
+  T.eq(hex(crypto.md5("")), "d41d8cd98f00b204e9800998ecf8427e")
+  T.eq(hex(crypto.md5("The quick brown fox jumps over the lazy dog")), "9e107d9d372bb6826bd81d3542a419d6")
+  T.eq(hex(crypto.sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d")
+  T.eq(hex(crypto.sha512("abc")):sub(1, 32), "ddaf35a193617abacc417349ae204131")
+  T.eq(#crypto.sha512(""), 64)
+  -- The CRC catalogue's check values over "123456789", big-endian raw bytes.
+  T.eq(hex(crypto.crc32("123456789")), "cbf43926")
+  T.eq(hex(crypto.crc32c("123456789")), "e3069283")
+  T.eq(hex(crypto.crc64nvme("123456789")), "ae8b14860a799888")
+  T.eq(hex(crypto.crc32("")), "00000000")
+  T.eq(crypto.base64_encode(crypto.crc32("hello")), "NhCmhg==", "S3's x-amz-checksum-crc32 of \"hello\"")
+  local big = string.rep("\255\0", 50000)
+  T.eq(#crypto.crc32c(big), 4)
+end)
+
 T.done()
