@@ -12,15 +12,32 @@ local crypto = require "luaws.crypto"
 
 local M = {}
 
-local function bad(message)
-  error(errors.new { code = "ResponseParseError", message = message }, 0)
+-- The path of the value being read: stack[0] is the root's label, stack[1..depth] the member
+-- names (strings) and list positions (integers) below it. Kept as a stack so that reading a
+-- reply builds no strings; the path text is made only for an error message.
+local stack = {}
+
+local function bad(depth, message)
+  local parts = { tostring(stack[0]) }
+  for i = 1, depth do
+    local k = stack[i]
+    parts[#parts + 1] = math.type(k) == "integer" and ("[" .. k .. "]") or ("." .. tostring(k))
+  end
+  error(errors.new { code = "ResponseParseError", message = table.concat(parts) .. ": " .. message }, 0)
 end
 
 local INTEGERS = { integer = true, long = true, short = true, byte = true, bigInteger = true }
+local EXACT = 2 ^ 53
+
+-- Set when an integer member arrived as a float beyond 2^53 (lua-cjson rounded it): parse()
+-- then reads the document again from its text with big literals protected.
+local lossy = false
+-- decode()'s documents and the text they came from, for that second reading.
+local source = setmetatable({}, { __mode = "k" })
 
 local parse_value
 
-local function parse_scalar(shape, v, path)
+local function parse_scalar(shape, v, depth)
   local kind = shape.type
   local t = type(v)
   if INTEGERS[kind] then
@@ -28,27 +45,28 @@ local function parse_scalar(shape, v, path)
       local n = tonumber(v)
       v = n and (math.tointeger(n) or n)
     end
-    if type(v) ~= "number" then bad(path .. ": expected an integer, got " .. t) end
+    if type(v) ~= "number" then bad(depth, "expected an integer, got " .. t) end
+    if math.type(v) == "float" and (v >= EXACT or v <= -EXACT) then lossy = true end
     return math.tointeger(v) or v
   elseif kind == "float" or kind == "double" or kind == "bigDecimal" then
     if v == "NaN" then return 0 / 0 end
     if v == "Infinity" then return math.huge end
     if v == "-Infinity" then return -math.huge end
     if t == "string" and tonumber(v) then return tonumber(v) + 0.0 end
-    if t ~= "number" then bad(path .. ": expected a number, got " .. t) end
+    if t ~= "number" then bad(depth, "expected a number, got " .. t) end
     return v
   elseif kind == "boolean" then
-    if t ~= "boolean" then bad(path .. ": expected a boolean, got " .. t) end
+    if t ~= "boolean" then bad(depth, "expected a boolean, got " .. t) end
     return v
   elseif kind == "timestamp" then
     local iso, err = timestamp.iso(v)
-    if not iso then bad(path .. ": " .. err) end
+    if not iso then bad(depth, err) end
     return iso
   elseif kind == "blob" then
-    if t ~= "string" then bad(path .. ": expected base64 text, got " .. t) end
+    if t ~= "string" then bad(depth, "expected base64 text, got " .. t) end
     return crypto.base64_decode(v) or v
   end
-  if t ~= "string" then bad(path .. ": expected a string, got " .. t) end
+  if t ~= "string" then bad(depth, "expected a string, got " .. t) end
   return v
 end
 
@@ -59,16 +77,12 @@ local function first_key(v)
   return nil
 end
 
---- parse(shape, value[, path][, body_only]) -> the Lua value of decoded JSON `value`
--- shaped by shape; raises a ResponseParseError table on wrong types. body_only skips members
--- bound to headers, the URI or the status code.
-parse_value = function(shape, v, path, body_only)
-  path = path or "response"
+parse_value = function(shape, v, depth, body_only)
   if v == nil or v == cjson.null then return nil end
   local kind = shape.type
   if kind == "structure" then
     if shape.document then return v end
-    if type(v) ~= "table" then bad(path .. ": expected an object, got " .. type(v)) end
+    if type(v) ~= "table" then bad(depth, "expected an object, got " .. type(v)) end
     local out = {}
     if shape.union then
       local tag = first_key(v)
@@ -80,40 +94,59 @@ parse_value = function(shape, v, path, body_only)
         if not known then return { SDK_UNKNOWN_MEMBER = { name = tag } } end
       end
     end
+    local below = depth + 1
     for _, m in ipairs(shape.members) do
       if not (body_only and m.location) then
         local raw = v[m.locationName or m.name]
         if raw ~= nil and raw ~= cjson.null then
-          out[m.name] = parse_value(m.shape, raw, path .. "." .. m.name)
+          stack[below] = m.name
+          out[m.name] = parse_value(m.shape, raw, below)
         end
       end
     end
     return out
   elseif kind == "list" then
-    if type(v) ~= "table" then bad(path .. ": expected an array, got " .. type(v)) end
+    if type(v) ~= "table" then bad(depth, "expected an array, got " .. type(v)) end
     local out = {}
+    local below, member = depth + 1, shape.member.shape
     for i, x in ipairs(v) do
-      local item = parse_value(shape.member.shape, x, path .. "[" .. i .. "]")
+      stack[below] = i
+      local item = parse_value(member, x, below)
       if item ~= nil then out[#out + 1] = item end
     end
     return out
   elseif kind == "map" then
-    if type(v) ~= "table" then bad(path .. ": expected an object, got " .. type(v)) end
+    if type(v) ~= "table" then bad(depth, "expected an object, got " .. type(v)) end
     local out = {}
+    local below, value_shape = depth + 1, shape.value.shape
     for k, x in pairs(v) do
-      local item = parse_value(shape.value.shape, x, path .. "." .. tostring(k))
+      stack[below] = tostring(k)
+      local item = parse_value(value_shape, x, below)
       if item ~= nil then out[k] = item end
     end
     return out
   end
-  return parse_scalar(shape, v, path)
+  return parse_scalar(shape, v, depth)
 end
-M.parse = parse_value
+
+--- parse(shape, value[, label][, body_only]) -> the Lua value of decoded JSON `value` shaped by
+-- shape; raises a ResponseParseError table naming the path (label, default "response", then
+-- members and [positions]) on wrong types. body_only skips members bound to headers, the URI
+-- or the status code.
+function M.parse(shape, value, label, body_only)
+  stack[0] = label or "response"
+  lossy = false
+  local out = parse_value(shape, value, 0, body_only)
+  if lossy and source[value] then
+    lossy = false
+    out = parse_value(shape, M.decode(source[value], true), 0, body_only)
+  end
+  return out
+end
 
 -- Quotes integer literals of 16+ digits outside strings ("id":12345678901234567 ->
 -- "id":"12345678901234567") so they reach parse() as text and become exact Lua integers.
 local function protect_big_integers(body)
-  if not body:find("%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d") then return body end
   local out, i, n = {}, 1, #body
   while i <= n do
     local q = body:find('"', i, true)
@@ -133,12 +166,17 @@ local function protect_big_integers(body)
   return table.concat(out)
 end
 
---- decode(body) -> decoded JSON (an empty body or `null` is {}), or raises ResponseParseError.
-function M.decode(body)
+--- decode(body[, exact]) -> decoded JSON (an empty body or `null` is {}), or raises
+-- ResponseParseError. exact reads integer literals of 16+ digits as text (parse() makes them exact
+-- integers); parse() asks for that itself when it meets a rounded one, so callers need not.
+function M.decode(body, exact)
   if body == nil or not body:match("%S") then return {} end
-  local decoded, err = cjson.decode(protect_big_integers(body))
-  if decoded == nil then bad("invalid JSON in response: " .. tostring(err)) end
+  local decoded, err = cjson.decode(exact and protect_big_integers(body) or body)
+  if decoded == nil then
+    error(errors.new { code = "ResponseParseError", message = "invalid JSON in response: " .. tostring(err) }, 0)
+  end
   if decoded == cjson.null then return {} end
+  if type(decoded) == "table" then source[decoded] = body end
   return decoded
 end
 
