@@ -98,12 +98,13 @@ def build_cases(session, services, rng):
             cases.append(response_case("response", name, op_name, response))
             expected.append((protocol, op, theirs))
         with_errors = [o for o in ops if sm.operation_model(o).error_shapes]
-        for op_name in rng.sample(with_errors, min(ERRORS * weight, len(with_errors))):
+        unmodeled = not with_errors  # ec2 models no errors: an undeclared code must still come through
+        for op_name in rng.sample(with_errors or ops, min(ERRORS * weight, len(with_errors or ops))):
             op = sm.operation_model(op_name)
-            shape = rng.choice(op.error_shapes)
-            code = shape.error_code or shape.name
-            value = pd.ValueGen(rng, "response", protocol).value(shape)
-            status = shape.metadata.get("error", {}).get("httpStatusCode", 400)
+            shape = None if unmodeled else rng.choice(op.error_shapes)
+            code = "InvalidParameterValue.Luaws" if unmodeled else (shape.error_code or shape.name)
+            value = {} if unmodeled else pd.ValueGen(rng, "response", protocol).value(shape)
+            status = 400 if unmodeled else shape.metadata.get("error", {}).get("httpStatusCode", 400)
             try:
                 response = pd.botocore_error_response(protocol, sm, code, shape, value, status)
                 theirs = pd.botocore_parse(protocol, op, response, sm, error=True)

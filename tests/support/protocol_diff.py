@@ -346,10 +346,21 @@ def botocore_response(protocol, op, value, service_model):
     return {"status_code": status, "headers": headers, "body": body}
 
 
+class _NoMembers:
+    """Stands in for an exception shape the model does not declare (ec2 declares none)."""
+    members = {}
+    name = "Unmodeled"
+
+
 def botocore_error_response(protocol, service_model, code, shape, value, status):
-    """An error response for the modeled exception `shape` (code `code`) carrying value."""
+    """An error response for the modeled exception `shape` (code `code`) carrying value; shape
+    None gives an unmodeled error with a message only."""
     headers = {"x-amzn-requestid": "req-1"}
+    if shape is None:
+        shape, value = _NoMembers(), {}
     body_params = dict(value)
+    if isinstance(shape, _NoMembers):
+        return _unmodeled_error(protocol, code, status, headers)
     if protocol == "rest-json":
         headers["x-amzn-errortype"] = code + ":http://internal.amazon.com/"
         rest = serialize.RestJSONSerializer()
@@ -374,7 +385,7 @@ def botocore_error_response(protocol, service_model, code, shape, value, status)
         # __type goes in as an extra map entry: re-encode with it first
         ser = serialize.RpcV2CBORSerializer()
         extra = bytearray()
-        ser._serialize_type_string(extra, code, None)
+        ser._serialize_type_string(extra, code, None, None)
         body = _cbor_with_type(body, bytes(extra))
     else:
         for name, m in shape.members.items():
@@ -397,6 +408,28 @@ def botocore_error_response(protocol, service_model, code, shape, value, status)
             ET.SubElement(root, "RequestId").text = "req-1"
         body = ET.tostring(root)
     return {"status_code": status, "headers": headers, "body": body}
+
+
+def _unmodeled_error(protocol, code, status, headers):
+    if protocol in ("json", "rest-json"):
+        if protocol == "rest-json":
+            headers["x-amzn-errortype"] = code
+        return {"status_code": status, "headers": headers,
+                "body": json.dumps({"__type": code, "message": "went wrong"}).encode()}
+    if protocol == "smithy-rpc-v2-cbor":
+        headers["smithy-protocol"] = "rpc-v2-cbor"
+        ser = serialize.RpcV2CBORSerializer()
+        out = bytearray([0xA2])
+        for k, v in (("__type", code), ("message", "went wrong")):
+            ser._serialize_type_string(out, k, None, None)
+            ser._serialize_type_string(out, v, None, None)
+        return {"status_code": status, "headers": headers, "body": bytes(out)}
+    err = "<Error><Code>%s</Code><Message>went wrong</Message></Error>" % code
+    if protocol == "ec2":
+        body = "<Response><Errors>%s</Errors><RequestID>req-1</RequestID></Response>" % err
+    else:
+        body = "<ErrorResponse>%s<RequestId>req-1</RequestId></ErrorResponse>" % err
+    return {"status_code": status, "headers": headers, "body": body.encode()}
 
 
 def _cbor_with_type(body, type_value):
