@@ -10,6 +10,7 @@ local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 package.path = here .. "/../../tests/fixtures/models/?.lua;" .. package.path
 local model = require "luaws.sdk.model"
 local protocol = require "luaws.sdk.protocol"
+local errors = require "luaws.core.errors"
 
 local M = {}
 
@@ -43,6 +44,20 @@ function M.harness(service)
         if ok then
           if type(result) ~= "table" or type(result.ResponseMetadata) ~= "table" then
             oracle.fail("%s parse(%s) returned %s without ResponseMetadata", service, op.name, type(result))
+          end
+          for _, v in pairs(result) do -- an event stream: every event, or an error table
+            if getmetatable(v) and getmetatable(v).__name == "luaws.EventStream" then
+              local eok, err = pcall(function()
+                for _ = 1, 1000 do
+                  if v:next() == nil then break end
+                end
+              end)
+              if not eok then
+                if not errors.is_error(err) or type(err.message) ~= "string" or err.message:find("\n") then
+                  oracle.fail("%s event stream raised %s", service, tostring(err))
+                end
+              end
+            end
           end
         else
           oracle.expect_error(service .. " parse(" .. op.name .. ")", result, { "ResponseParseError" })

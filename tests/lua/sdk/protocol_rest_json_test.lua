@@ -149,4 +149,28 @@ T.test("the client raises modeled fields on the error table and joins host prefi
   T.eq(seen[2].url, "https://123.data-rj.us-east-1.example.com/config/n")
 end)
 
+T.test("event streams: the payload member iterates events as they arrive; exceptions raise", function()
+  local es = require "luaws.eventstream"
+  local function event(name, payload)
+    return es.encode({ { ":message-type", "string", "event" }, { ":event-type", "string", name },
+      { ":content-type", "string", "application/json" } }, payload)
+  end
+  local body = event("Chunk", '{"Text":"hel","Count":1}') .. event("Chunk", '{"Text":"lo","Count":9007199254740993}')
+    .. es.encode({ { ":message-type", "string", "exception" }, { ":exception-type", "string", "Boom" } },
+      '{"message":"went wrong"}')
+  local chunks, i = { body:sub(1, 10), body:sub(11, 70), body:sub(71) }, 0
+  local res = { status = 200, headers = { ["x-tag"] = "t1" }, body = function() i = i + 1 return chunks[i] end }
+  T.ok(RJ.event_streams)
+  local out = RJ.parse(rj, rj:operation("Subscribe"), res)
+  T.eq(out.RequestTag, "t1")
+  local texts = {}
+  local ok, e = pcall(function()
+    for ev in out.Events do texts[#texts + 1] = ev.Chunk.Text .. ":" .. ev.Chunk.Count end
+  end)
+  T.same(texts, { "hel:1", "lo:9007199254740993" })
+  T.ok(not ok)
+  T.eq(e.code, "Boom")
+  T.eq(e.fields.Message, "went wrong")
+end)
+
 T.done()

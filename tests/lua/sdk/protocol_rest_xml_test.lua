@@ -51,4 +51,20 @@ T.test("error shapes: rest-xml <Error> and <ErrorResponse>, with modeled fields"
   T.eq(e.code, "HTTP404", "a bodiless 404 (HEAD) still gives a code")
 end)
 
+T.test("event streams (S3 SelectObjectContent's shape): blob and XML event payloads", function()
+  local es = require "luaws.eventstream"
+  local function event(name, payload)
+    return es.encode({ { ":message-type", "string", "event" }, { ":event-type", "string", name } }, payload)
+  end
+  local body = event("Records", "a,b\n1,2\n") .. event("Stats",
+    "<Stats><BytesScanned>10</BytesScanned><BytesReturned>8</BytesReturned></Stats>") .. event("End", "")
+  local out = RX.parse(rx, rx:operation("Select"), { status = 200, headers = {}, body = body })
+  local seen = {}
+  for ev in out.Payload do seen[#seen + 1] = ev end
+  T.eq(seen[1].Records.Payload, "a,b\n1,2\n")
+  T.same(seen[2].Stats.Details, { BytesScanned = 10, BytesReturned = 8 })
+  T.same(seen[3], {}, "an event the model does not know is empty, as botocore")
+  T.eq(#seen, 3)
+end)
+
 T.done()

@@ -3,7 +3,8 @@
 -- A codec supplies the body format: {encode_body(input_shape, op, params) -> text,
 -- encode_payload(shape, ref, value) -> text, empty_payload = "{}" | "", requires_empty_body(shape)
 -- -> bool, content_type = "application/json" | nil, decode(svc, op, res) -> document,
--- parse_shape(shape, ref, document) -> value}. Serialisation follows botocore's
+-- parse_shape(shape, ref, document) -> value, read_bytes(svc, op, res, shape, bytes) -> value
+-- (an event's payload)}. Serialisation follows botocore's
 -- BaseRestSerializer and parsing its BaseRestParser, so the differential tests can compare.
 local uri = require "luaws.core.uri"
 local errors = require "luaws.core.errors"
@@ -363,16 +364,19 @@ end
 local function parse_reply(svc, op, res, codec)
   local shape = op.output
   local result = {}
-  local body = res.body or ""
   if shape then
     local payload = shape.payload
     if payload then
       local ref = shape.by_name[payload]
       local kind = ref.shape.type
       if ref.eventstream or ref.shape.eventstream then
-        result[payload] = codec.event_stream and codec.event_stream(svc, op, res, ref) or body
+        -- read while it arrives (client.lua streams res for modules with event_streams = true)
+        result[payload] = require("luaws.sdk.protocol.eventstream").open(res, { shape = ref.shape,
+          service = svc, operation = op, parse = function(event_shape, bytes)
+            return codec.read_bytes(svc, op, res, event_shape, bytes)
+          end })
       elseif kind == "blob" or kind == "string" then
-        result[payload] = res.body_reader or body
+        result[payload] = res.body_reader or res.body or ""
       else
         result[payload] = codec.parse_shape(ref.shape, ref, codec.decode(svc, op, res))
       end

@@ -42,7 +42,14 @@ function codec.parse_shape(shape, _, doc, body_only)
   return parse_value(shape, doc, "response", body_only)
 end
 
+function codec.read_bytes(_, _, _, shape, bytes)
+  return jsondoc.parse(shape, jsondoc.decode(bytes), "event")
+end
+
 M.codec = codec
+
+--- event_streams: parse takes a streamed res for event-stream payloads (Bedrock ConverseStream).
+M.event_streams = true
 
 --- build(svc, op, params) -> {method=, path=, query=, headers={{name, value}, ...}, body=,
 -- host_prefix=, streaming=}. Validates params (ParamValidation) and fills idempotency tokens.

@@ -133,7 +133,14 @@ function codec.parse_shape(shape, _, root)
   return query.parse_shape(shape, root)
 end
 
+function codec.read_bytes(svc, op, res, shape, bytes)
+  return query.parse_shape(shape, codec.decode(svc, op, { status = res.status, body = bytes }))
+end
+
 M.codec = codec
+
+--- event_streams: parse takes a streamed res for event-stream payloads (S3 SelectObjectContent).
+M.event_streams = true
 
 --- build(svc, op, params) -> {method=, path=, query=, headers={{name, value}, ...}, body=,
 -- host_prefix=, streaming=}. Validates params (ParamValidation) and fills idempotency tokens.
