@@ -173,4 +173,28 @@ T.test("event streams: the payload member iterates events as they arrive; except
   T.eq(e.fields.Message, "went wrong")
 end)
 
+T.test("through the client: an event-stream reply is read while it arrives (chunked, from a server)", function()
+  local es = require "luaws.eventstream"
+  local fakeserver = require "fakeserver"
+  local function event(name, payload)
+    return es.encode({ { ":message-type", "string", "event" }, { ":event-type", "string", name } }, payload)
+  end
+  local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+  local first, second = event("Chunk", '{"Text":"a","Count":1}'), event("Chunk", '{"Text":"b","Count":2}')
+  local server = fakeserver.start { routes = { ["/subscribe"] = { headers = { ["x-tag"] = "t9",
+    ["Content-Type"] = "application/vnd.amazon.eventstream" },
+    chunks = { { hex = hex(first:sub(1, 7)) }, { hex = hex(first:sub(8)), delay = 0.05 }, { hex = hex(second) } } } } }
+  local ok, err = pcall(function()
+    local c = require("luaws.sdk.client").new("fixture-restjson", { region = "us-east-1", credentials = false,
+      endpoint_url = server.url })
+    local out = c:Subscribe {}
+    T.eq(out.RequestTag, "t9")
+    local texts = {}
+    for ev in out.Events do texts[#texts + 1] = ev.Chunk.Text end
+    T.same(texts, { "a", "b" })
+  end)
+  server.stop()
+  if not ok then error(err, 0) end
+end)
+
 T.done()
