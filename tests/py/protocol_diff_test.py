@@ -6,8 +6,9 @@ serialise to the same request (method, path, query as a set, headers, body compa
 tree, form pairs or CBOR value), random output values written as that protocol's response parse
 to the same result, and a modeled error response gives the same code and error fields. Counts per
 protocol are printed; a protocol luaws does not implement yet is reported, not failed, unless
-PROTOCOL_DIFF_STRICT=1. Models are generated once per botocore version and generator into
-build/protocol-diff-models (never committed).
+PROTOCOL_DIFF_STRICT=1. The shipped models are used when they cover botocore's services (and
+were made from the installed botocore); otherwise they are generated once per botocore version
+and generator into build/protocol-diff-models (never committed).
 """
 import os
 import random
@@ -35,8 +36,23 @@ WEIGHT = {"rest-xml": 12, "ec2": 30, "query": 3}  # few services speak these: sa
 DRIVER = os.path.join(SOURCE_DIR, "tests", "support", "protocol_diff_driver.lua")
 
 
+def shipped_models_cover(services):
+    """True when lua/luaws/sdk/services holds every service, made from this botocore version."""
+    folder = os.path.join(SOURCE_DIR, "lua", "luaws", "sdk", "services")
+    try:
+        with open(os.path.join(folder, "kms.lua"), encoding="utf-8") as f:
+            if "from botocore %s;" % botocore.__version__ not in f.readline():
+                return False
+    except OSError:
+        return False
+    return all(os.path.exists(os.path.join(folder, name + ".lua")) for name in services)
+
+
 def models_dir(services):
-    """A folder for LUAWS_PATH holding luaws/sdk/services/<name>.lua for every service."""
+    """A folder for LUAWS_PATH holding luaws/sdk/services/<name>.lua for every service: the
+    shipped models when they cover botocore's services, else generated once into the build."""
+    if shipped_models_cover(services):
+        return None
     gen = os.path.join(SOURCE_DIR, "tools", "gen_services.py")
     build = os.path.dirname(LUAWS_BIN) if os.path.isabs(LUAWS_BIN) else os.path.join(SOURCE_DIR, "build")
     root = os.path.join(build, "protocol-diff-models", "%s-%s" % (botocore.__version__, pd.digest(gen)))
@@ -147,7 +163,7 @@ def main():
     rng = random.Random(SEED)
     root = models_dir(services)
     cases, expected, skipped = build_cases(session, services, rng)
-    env = dict(os.environ, LUAWS_PATH=root)
+    env = dict(os.environ, LUAWS_PATH=root) if root else dict(os.environ)
     with tempfile.TemporaryDirectory() as tmp:
         answers = pd.run_luaws(LUAWS_BIN, DRIVER, cases, env, tmp)
     counts, failures, unsupported = {}, [], set()
