@@ -1,4 +1,4 @@
--- timestamp_test: ISO 8601, epoch and RFC 822 both ways; out-of-range values never raise.
+-- protocol_timestamp_test: ISO 8601, epoch and RFC 822 both ways; out-of-range values never raise.
 -- luacheck: no max line length (fixtures: wire forms read best unbroken)
 local T = require "testing"
 local timestamp = require "luaws.sdk.protocol.timestamp"

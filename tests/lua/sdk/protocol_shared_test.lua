@@ -1,4 +1,4 @@
--- shared_test: protocol.shared's helpers: timestamps through protocol.timestamp, numbers, headers, XML.
+-- protocol_shared_test: protocol.shared's helpers: timestamps through protocol.timestamp, numbers, headers, XML.
 local T = require "testing"
 local shared = require "luaws.sdk.protocol.shared"
 

@@ -1,4 +1,4 @@
--- validate_test: parameter validation names paths (Tags[2].Key) on one line, for every protocol.
+-- protocol_validate_test: parameter validation names paths (Tags[2].Key) on one line, for every protocol.
 -- luacheck: no max line length (fixtures: wire forms read best unbroken)
 local T = require "testing"
 local F = require "rest_fixtures"

@@ -1,4 +1,4 @@
--- jsondoc_test: JSON replies by shape: exact big integers, ISO timestamps, error tables for bad input.
+-- protocol_jsondoc_test: JSON replies by shape: exact big integers, ISO timestamps, error tables for bad input.
 -- luacheck: no max line length (fixtures: wire forms read best unbroken)
 local T = require "testing"
 local F = require "rest_fixtures"

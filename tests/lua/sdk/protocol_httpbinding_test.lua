@@ -1,4 +1,4 @@
--- httpbinding_test: URI labels, query strings, headers, host prefixes and request checksums.
+-- protocol_httpbinding_test: URI labels, query strings, headers, host prefixes and request checksums.
 -- luacheck: no max line length (fixtures: wire forms read best unbroken)
 local T = require "testing"
 local cjson = require "cjson"
