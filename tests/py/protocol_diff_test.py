@@ -31,7 +31,7 @@ import protocol_diff as pd  # noqa: E402
 
 LUAWS_BIN = os.environ.get("LUAWS_BIN", os.path.join(SOURCE_DIR, "build", "luaws"))
 SEED = int(os.environ.get("PROTOCOL_DIFF_SEED", "20261206"))
-REQUESTS, RESPONSES, ERRORS = 3, 2, 1  # per service, times the protocol's weight:
+REQUESTS, RESPONSES, ERRORS = 4, 3, 2  # per service, times the protocol's weight:
 WEIGHT = {"rest-xml": 12, "ec2": 30, "query": 3}  # few services speak these: sample them deeper
 DRIVER = os.path.join(SOURCE_DIR, "tests", "support", "protocol_diff_driver.lua")
 

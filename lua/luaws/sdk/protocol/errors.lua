@@ -20,10 +20,8 @@ local function header(res, name) return shared.header(res, name) end
 
 -- rest-json: the header, then body code/Code, then __type (botocore's RestJSONParser order).
 local function rest_json_error(res)
-  local cjson = require "cjson.safe"
-  local body = (res.body or ""):match("^%s*(.-)%s*$")
-  local decoded = body ~= "" and cjson.decode(body) or {}
-  if type(decoded) ~= "table" then decoded = {} end
+  local ok, decoded = pcall(require("luaws.sdk.protocol.jsondoc").decode, res.body or "")
+  if not ok or type(decoded) ~= "table" then decoded = {} end
   local code
   local candidates = { header(res, "x-amzn-errortype"), decoded.code, decoded.Code, decoded.__type }
   for i = 1, 4 do
