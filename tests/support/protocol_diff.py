@@ -471,6 +471,8 @@ def _num(v):
         return float(v)
     if isinstance(v, dict) and "__int" in v:
         return int(v["__int"])
+    if isinstance(v, dict) and "__float" in v:
+        return float(v["__float"])
     return v
 
 

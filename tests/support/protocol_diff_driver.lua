@@ -23,6 +23,10 @@ local function printable(v)
   local t = type(v)
   if t == "number" then
     if math.type(v) == "integer" and (v > 2 ^ 53 or v < -2 ^ 53) then return { __int = tostring(v) } end
+    if math.type(v) == "float" and v == v and v ~= math.huge and v ~= -math.huge
+        and tonumber(string.format("%.14g", v)) ~= v then
+      return { __float = string.format("%.17g", v) } -- cjson writes 14 digits
+    end
     if v ~= v then return "NaN" end
     if v == math.huge then return "Infinity" end
     if v == -math.huge then return "-Infinity" end
