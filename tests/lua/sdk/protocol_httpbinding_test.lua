@@ -85,4 +85,20 @@ T.test("httpChecksumRequired: CRC32 of the body; httpChecksum algorithm member h
   T.eq(crypto.hex(crypto.crc64nvme("123456789")), "ae8b14860a799888")
 end)
 
+T.test("checksums when supported by default; AWS_REQUEST_CHECKSUM_CALCULATION=when_required skips optional ones", function()
+  local params = { Bucket = "b", Tagging = { TagSet = {} } }
+  T.ok(headers_of(build(rx, RX, "PutTaggingOptional", params))["x-amz-checksum-crc32"], "when_supported")
+  local saved = os.getenv
+  os.getenv = function(name) -- luacheck: ignore 122
+    if name == "AWS_REQUEST_CHECKSUM_CALCULATION" then return "WHEN_REQUIRED" end
+    return saved(name)
+  end
+  local ok, err = pcall(function()
+    T.eq(headers_of(build(rx, RX, "PutTaggingOptional", params))["x-amz-checksum-crc32"], nil)
+    T.ok(headers_of(build(rx, RX, "PutTagging", params))["x-amz-checksum-crc32"], "a required one stays")
+  end)
+  os.getenv = saved -- luacheck: ignore 122
+  if not ok then error(err, 0) end
+end)
+
 T.done()

@@ -172,7 +172,8 @@ local CHECKSUMS = {
 }
 
 --- apply_checksum(svc, op, params, req): adds the request checksum botocore adds by default
--- (request_checksum_calculation=when_supported): for httpChecksumRequired operations and those
+-- (request_checksum_calculation=when_supported; AWS_REQUEST_CHECKSUM_CALCULATION=when_required
+-- limits it to operations that require one): for httpChecksumRequired operations and those
 -- with an httpChecksum requestAlgorithmMember, x-amz-checksum-<algorithm> over the body (CRC32
 -- unless the caller picked ChecksumAlgorithm) and the algorithm header. A caller's own
 -- x-amz-checksum-* header wins. A body that is a reader gets req.checksum_algorithm instead, for
@@ -184,10 +185,12 @@ function M.apply_checksum(svc, op, params, req)
   for _, h in ipairs(req.headers) do
     if h[1]:lower():find("^x%-amz%-checksum%-") then return end
   end
+  -- AWS_REQUEST_CHECKSUM_CALCULATION=when_required: only where the operation demands one.
+  local when = (os.getenv("AWS_REQUEST_CHECKSUM_CALCULATION") or "when_supported"):lower()
   local algorithm
   if member and params[member] ~= nil then
     algorithm = tostring(params[member]):lower()
-  elseif required or member then
+  elseif required or (member and when ~= "when_required") then
     algorithm = "crc32"
     local ref = member and op.input and op.input.by_name[member]
     if ref and ref.location == "header" then
