@@ -186,6 +186,43 @@ def one_call(cloud, luaws, aws_v1, aws_v2, rounds, home):
             "runs": runs, "summary": summarise_runs(runs)}
 
 
+# --- 1b. the floor: the same single request by curl --aws-sigv4 --------------------------------------
+
+def floor(cloud, luaws, rounds, home):
+    """One signed request per process, luaws against curl's built-in SigV4 (the floor a C client with
+    no SDK reaches): KMS ListKeys (json protocol) and S3 ListObjectsV2 (rest-xml, path style)."""
+    import boto3
+    s3 = boto3.client("s3", endpoint_url=cloud.url, region_name="us-east-1",
+                      aws_access_key_id=MANAGEMENT_KEY, aws_secret_access_key="bench-secret-not-checked")
+    s3.create_bucket(Bucket="bench-floor")
+    for i in range(3):
+        s3.put_object(Bucket="bench-floor", Key="k%d" % i, Body=b"x")
+    env = dict(static_env(home), AWS_ENDPOINT_URL=cloud.url)
+    user = "%s:%s" % (MANAGEMENT_KEY, "bench-secret-not-checked")
+    curl = shutil.which("curl")
+    contenders = [
+        ("luaws kms ListKeys", [luaws, "-e", 'aws.client("kms"):ListKeys{}'], env),
+        ("curl --aws-sigv4 kms ListKeys", [curl, "-s", "-o", "/dev/null", "--aws-sigv4", "aws:amz:us-east-1:kms",
+                                           "--user", user, "-H", "X-Amz-Target: TrentService.ListKeys",
+                                           "-H", "Content-Type: application/x-amz-json-1.1", "-d", "{}",
+                                           cloud.url + "/"], env),
+        ("luaws s3 ListObjectsV2", [luaws, "-e", 'aws.client("s3"):ListObjectsV2{Bucket="bench-floor"}'], env),
+        ("curl --aws-sigv4 s3 ListObjectsV2", [curl, "-s", "-o", "/dev/null", "--aws-sigv4", "aws:amz:us-east-1:s3",
+                                               "--user", user, cloud.url + "/bench-floor?list-type=2"], env),
+    ]
+    runs = {name: [] for name, _, _ in contenders}
+    for round_number in range(rounds + 2):  # two warm-up rounds
+        for name, cmd, cmd_env in contenders:
+            cloud.reset()
+            result = run_measured(cmd, cmd_env)
+            result["requests"] = cloud.stats()["requests"]
+            if round_number >= 2:
+                runs[name].append(result)
+    out = {"commands": {name: " ".join(cmd) for name, cmd, _ in contenders}, "runs": runs,
+           "summary": summarise_runs(runs)}
+    return out
+
+
 def summarise_runs(runs):
     out = {}
     for name, results in runs.items():
@@ -492,6 +529,18 @@ def report(results):
                 targets.append(("one-call CPU <= 1/30 of %s" % name, ratio, ratio >= 30, "%.1fx" % ratio))
         add("")
 
+    if "floor" in results:
+        r = results["floor"]
+        add("## 1b. The floor: the same request by curl --aws-sigv4\n")
+        process_table(r)
+        s = r["summary"]
+        for service in ("kms ListKeys", "s3 ListObjectsV2"):
+            ratio = s["luaws " + service]["cpu"]["median"] / s["curl --aws-sigv4 " + service]["cpu"]["median"]
+            add("* CPU of luaws / curl, %s: **%.2fx** (wall %.2fx)" % (
+                service, ratio, s["luaws " + service]["wall"]["median"] / s["curl --aws-sigv4 " + service]["wall"]["median"]))
+            targets.append(("one call within 1.3x curl's CPU (%s)" % service, ratio, ratio <= 1.3, "%.2fx" % ratio))
+        add("")
+
     if "flagship" in results:
         r = results["flagship"]
         add("## 2. The flagship fix as a process (reseeded, fresh accounts every run)\n")
@@ -603,7 +652,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=10, help="measured rounds (after warm-up)")
     parser.add_argument("--fanout-rounds", type=int, default=3)
     parser.add_argument("--accounts", type=int, default=200)
-    parser.add_argument("--only", default="one_call,flagship,signing,fanout,startup")
+    parser.add_argument("--only", default="one_call,floor,flagship,signing,fanout,startup")
     parser.add_argument("--out", help="directory for report.md and results.json")
     args = parser.parse_args()
 
@@ -618,6 +667,8 @@ def main():
     try:
         if "one_call" in only:
             results["one_call"] = one_call(cloud, luaws, aws_v1, aws_v2, args.rounds, home)
+        if "floor" in only:
+            results["floor"] = floor(cloud, luaws, args.rounds * 2, home)
         if "flagship" in only:
             results["flagship"] = flagship(cloud, luaws, max(3, args.rounds * 7 // 10), home)
         if "fanout" in only:

@@ -1,8 +1,10 @@
-/* luacompile.c: build-time tool that turns Lua source files into stripped Lua 5.4 bytecode. */
+/* luacompile.c: build-time tool that turns Lua source files into Lua 5.4 bytecode (models stripped,
+ * the library with its line numbers). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -18,8 +20,32 @@ static int write_chunk(lua_State *L, const void *p, size_t size, void *ud) {
  * renamed into place, so a failed or interrupted build never leaves a truncated .luac that
  * looks fresh. Uses the stack of L: pushes and pops the compiled chunk. Returns 0 or 1 (message
  * on stderr). */
-static int compile(lua_State *L, const char *in, const char *out) {
-  if (luaL_loadfilex(L, in, "t") != LUA_OK) {
+static int compile(lua_State *L, const char *in, const char *out, const char *chunkname, int strip) {
+  int loaded;
+  if (chunkname == NULL) {
+    loaded = luaL_loadfilex(L, in, "t");
+  } else {
+    /* The library keeps its debug info under a name relative to the data dir ("@luaws/sdk/x.lua"),
+     * so tracebacks read the same in the build tree and in any installed, moved tree. */
+    FILE *src = fopen(in, "rb");
+    if (src == NULL) {
+      fprintf(stderr, "luacompile: %s: %s\n", in, strerror(errno));
+      return 1;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, src)) > 0)
+      luaL_addlstring(&b, chunk, n);
+    fclose(src);
+    luaL_pushresult(&b);
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    loaded = luaL_loadbufferx(L, text, len, chunkname, "t");
+    lua_remove(L, -2);
+  }
+  if (loaded != LUA_OK) {
     fprintf(stderr, "luacompile: %s\n", lua_tostring(L, -1));
     return 1;
   }
@@ -36,7 +62,7 @@ static int compile(lua_State *L, const char *in, const char *out) {
     free(tmp);
     return 1;
   }
-  int failed = lua_dump(L, write_chunk, f, 1) != 0;
+  int failed = lua_dump(L, write_chunk, f, strip) != 0;
   failed |= ferror(f) != 0;
   failed |= fclose(f) != 0;
   if (!failed && rename(tmp, out) != 0)
@@ -65,12 +91,54 @@ static char *output_path(const char *dir, const char *in) {
   return out;
 }
 
+/* Creates every missing parent folder of `path` (like mkdir -p of its dirname). */
+static void make_parents(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p == '/') {
+      *p = '\0';
+      mkdir(buf, 0755);
+      *p = '/';
+    }
+  }
+}
+
+/* luacompile -g ROOT OUTDIR IN.lua...: the library: each ROOT/<rel>.lua to OUTDIR/<rel>.luac with
+ * its debug info, named "@<rel>.lua". Returns the exit status. */
+static int compile_library(lua_State *L, int argc, char **argv) {
+  size_t root_len = strlen(argv[2]);
+  for (int i = 4; i < argc; i++) {
+    const char *in = argv[i];
+    if (strncmp(in, argv[2], root_len) != 0 || in[root_len] != '/') {
+      fprintf(stderr, "luacompile: %s is not under %s\n", in, argv[2]);
+      return 1;
+    }
+    const char *rel = in + root_len + 1;
+    char out[4096], name[4096];
+    size_t rel_len = strlen(rel);
+    if (rel_len < 5 || strcmp(rel + rel_len - 4, ".lua") != 0) {
+      fprintf(stderr, "luacompile: %s is not a .lua file\n", in);
+      return 1;
+    }
+    snprintf(out, sizeof out, "%s/%.*s.luac", argv[3], (int)(rel_len - 4), rel);
+    snprintf(name, sizeof name, "@%s", rel);
+    make_parents(out);
+    if (compile(L, in, out, name, 0) != 0)
+      return 1;
+  }
+  return 0;
+}
+
 /* luacompile IN.lua OUT.luac, or luacompile -d DIR IN.lua... (each IN to DIR/<base>.luac): one
- * process for hundreds of service models is much faster than one process each. */
+ * process for hundreds of service models is much faster than one process each. Models are
+ * stripped; -g compiles the library (see compile_library). */
 int main(int argc, char **argv) {
   int many = argc >= 3 && strcmp(argv[1], "-d") == 0;
-  if (!many && argc != 3) {
-    fprintf(stderr, "usage: luacompile INPUT.lua OUTPUT.luac | luacompile -d DIR INPUT.lua...\n");
+  int library = argc >= 4 && strcmp(argv[1], "-g") == 0;
+  if (!many && !library && argc != 3) {
+    fprintf(stderr, "usage: luacompile INPUT.lua OUTPUT.luac | luacompile -d DIR INPUT.lua... | "
+                    "luacompile -g ROOT OUTDIR INPUT.lua...\n");
     return 2;
   }
   lua_State *L = luaL_newstate();
@@ -79,8 +147,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   int status = 0;
-  if (!many) {
-    status = compile(L, argv[1], argv[2]);
+  if (library) {
+    status = compile_library(L, argc, argv);
+  } else if (!many) {
+    status = compile(L, argv[1], argv[2], NULL, 1);
   } else {
     for (int i = 3; i < argc && status == 0; i++) {
       char *out = output_path(argv[2], argv[i]);
@@ -89,7 +159,7 @@ int main(int argc, char **argv) {
         status = 1;
         break;
       }
-      status = compile(L, argv[i], out);
+      status = compile(L, argv[i], out, NULL, 1);
       free(out);
     }
   }

@@ -13,6 +13,7 @@
 #include <lualib.h>
 
 #include "http.h" /* luaws_http_interrupted: set on Ctrl-C so a wait in curl ends promptly */
+#include "bytecode.h"
 #include "modules.h"
 #include "paths.h"
 
@@ -310,6 +311,12 @@ lua_State *luaws_host_new(const luaws_host_options *options) {
   char data_dir[PATH_MAX];
   luaws_find_data_dir(options->argv0, data_dir, sizeof data_dir);
   set_package_path(L, data_dir);
+  char lib_dir[PATH_MAX];
+  if (strcmp(data_dir, LUAWS_SOURCE_DIR) == 0)
+    snprintf(lib_dir, sizeof lib_dir, "%s", LUAWS_BUILD_LIB_DIR);
+  else
+    snprintf(lib_dir, sizeof lib_dir, "%s/lib", data_dir);
+  luaws_bytecode_install(L, data_dir, lib_dir);
   lua_pushstring(L, data_dir);
   lua_setfield(L, LUA_REGISTRYINDEX, LUAWS_DATA_DIR_KEY);
 
