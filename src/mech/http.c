@@ -1,10 +1,15 @@
 /* http.c: HTTP transfers on one libcurl multi handle: queueing, in-flight limit, completion. */
 #include "http.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "body.h"
 
 volatile sig_atomic_t luaws_http_interrupted = 0;
 
@@ -134,6 +139,37 @@ bool luaws_http_busy(const luaws_http *h) {
   return h->queued.count > 0 || h->active.count > 0;
 }
 
+/* Writes a 2xx body chunk to the sink, opening (creating or truncating) it first. */
+static size_t sink_write(luaws_transfer *t, const char *data, size_t n) {
+  if (t->sink_fd < 0) {
+    t->sink_fd = open(t->sink_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (t->sink_fd < 0) {
+      t->io_errno = errno;
+      return 0;
+    }
+    t->sunk = true;
+  }
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = write(t->sink_fd, data + done, n - done);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0) {
+      t->io_errno = errno;
+      return 0;
+    }
+    done += (size_t)w;
+  }
+  t->sink_bytes += (off_t)n;
+  return n;
+}
+
+static bool status_is_2xx(luaws_transfer *t) {
+  long status = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  return status >= 200 && status < 300;
+}
+
 static void notify(luaws_transfer *t) {
   if (t->http)
     t->http->events++;
@@ -164,6 +200,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   size_t n = size * nmemb;
   if (t->stream)
     return on_stream_body(t, data, n);
+  if (t->sink_path && status_is_2xx(t))
+    return sink_write(t, data, n);
   if (t->body.len + n > t->max_body) {
     t->too_large = true;
     return 0;
@@ -210,6 +248,32 @@ void luaws_transfer_consumed(luaws_transfer *t) {
   }
 }
 
+/* curl's read callback for file bodies: the next bytes of the range, by pread. */
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
+  luaws_transfer *t = userdata;
+  size_t want = size * nitems;
+  if (t->body_pos >= t->body_end)
+    return 0;
+  if ((off_t)want > t->body_end - t->body_pos)
+    want = (size_t)(t->body_end - t->body_pos);
+  ssize_t got = luaws_body_pread(t->body_fd, buf, want, t->body_pos);
+  if (got <= 0) {
+    t->io_errno = got < 0 ? errno : EIO;  /* EIO: the file shrank under us */
+    return CURL_READFUNC_ABORT;
+  }
+  t->body_pos += got;
+  return (size_t)got;
+}
+
+/* curl's seek callback (it rewinds a body to resend it). */
+static int on_seek(void *userdata, curl_off_t offset, int origin) {
+  luaws_transfer *t = userdata;
+  if (origin != SEEK_SET || offset < 0 || offset > t->body_end - t->body_start)
+    return CURL_SEEKFUNC_FAIL;
+  t->body_pos = t->body_start + (off_t)offset;
+  return CURL_SEEKFUNC_OK;
+}
+
 static bool has_header(const char *const *headers, const char *name) {
   size_t len = strlen(name);
   for (; headers && *headers; headers++) {
@@ -235,6 +299,14 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
   t->stream = req->stream;
   t->stream_buffer = req->stream_buffer ? req->stream_buffer : LUAWS_HTTP_DEFAULT_STREAM_BUFFER;
   t->result = CURLE_OK;
+  t->body_fd = t->sink_fd = -1;
+  if (req->sink_path) {
+    t->sink_path = strdup(req->sink_path);
+    if (t->sink_path == NULL) {
+      strcpy(t->errbuf, "out of memory");
+      return false;
+    }
+  }
   t->easy = curl_easy_init();
   if (t->easy == NULL) {
     strcpy(t->errbuf, "cannot create a curl handle");
@@ -257,7 +329,7 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
   SET(CURLOPT_WRITEDATA, t);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, t);
-  if (!t->stream)
+  if (!t->stream && req->sink_path == NULL)
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max_body);
   if (req->timeout_ms > 0)
     SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
@@ -267,10 +339,22 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
     SET(CURLOPT_CAINFO, req->ca_bundle);  /* curl copies the string */
 
   const char *method = req->method ? req->method : "GET";
-  bool sends_body = req->body != NULL || strcmp(method, "POST") == 0 ||
+  bool sends_body = req->body != NULL || req->body_from_fd || strcmp(method, "POST") == 0 ||
                     strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
   if (strcmp(method, "HEAD") == 0) {
     SET(CURLOPT_NOBODY, 1L);
+  } else if (req->body_from_fd) {
+    t->body_fd = req->body_fd;
+    t->body_start = t->body_pos = req->body_offset;
+    t->body_end = req->body_offset + req->body_fd_len;
+    SET(CURLOPT_UPLOAD, 1L);
+    SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_fd_len);
+    SET(CURLOPT_READFUNCTION, on_read);
+    SET(CURLOPT_READDATA, t);
+    SET(CURLOPT_SEEKFUNCTION, on_seek);
+    SET(CURLOPT_SEEKDATA, t);
+    if (strcmp(method, "PUT") != 0)
+      SET(CURLOPT_CUSTOMREQUEST, method);
   } else if (sends_body) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     SET(CURLOPT_POSTFIELDS, req->body ? req->body : "");
@@ -298,6 +382,14 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
     return false;
   }
   return true;
+}
+
+static void close_sink(luaws_transfer *t) {
+  if (t->sink_path && t->sink_fd >= 0 && close(t->sink_fd) != 0 && t->io_errno == 0 && t->result == CURLE_OK) {
+    t->io_errno = errno;
+    t->result = CURLE_WRITE_ERROR;
+  }
+  t->sink_fd = -1;
 }
 
 /* Moves queued transfers onto the multi handle while slots are free. */
@@ -345,6 +437,13 @@ static int collect(luaws_http *h) {
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
     curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &t->elapsed);
     curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &t->new_connections);
+    if (t->sink_path && t->result == CURLE_OK && t->status >= 200 && t->status < 300 &&
+        !t->sunk) {
+      sink_write(t, "", 0);  /* an empty 2xx body still creates (or truncates) the file */
+      if (!t->sunk)
+        t->result = CURLE_WRITE_ERROR;
+    }
+    close_sink(t);
     h->connections += t->new_connections;
     curl_multi_remove_handle(h->multi, t->easy);
     list_remove(&h->active, t);
@@ -386,6 +485,11 @@ void luaws_transfer_release(luaws_transfer *t) {
   }
   curl_slist_free_all(t->headers);
   t->headers = NULL;
+  if (t->sink_path && t->sink_fd >= 0)  /* sink_fd is only meaningful with a sink_path */
+    close(t->sink_fd);
+  t->sink_fd = -1;
+  free(t->sink_path);
+  t->sink_path = NULL;
   buffer_free(&t->head);
   buffer_free(&t->body);
 }
@@ -431,7 +535,12 @@ const char *luaws_transfer_error_code(const luaws_transfer *t) {
   case CURLE_FILESIZE_EXCEEDED:
     return "ResponseTooLarge";
   case CURLE_WRITE_ERROR:
+    if (t->io_errno != 0)
+      return "SinkWriteError";
     return t->too_large ? "ResponseTooLarge" : "TransportError";
+  case CURLE_ABORTED_BY_CALLBACK:
+  case CURLE_READ_ERROR:
+    return t->io_errno != 0 ? "BodyReadError" : "TransportError";
   default:
     return "TransportError";
   }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <curl/curl.h>
 
@@ -54,6 +55,10 @@ struct luaws_transfer {
    * and whenever body bytes arrive, from inside luaws_http_pump or luaws_transfer_consumed. */
   luaws_transfer_done_fn on_progress;
   size_t max_body;
+  int body_fd;                       /* file body: descriptor (not owned) or -1 */
+  off_t body_start, body_pos, body_end;
+  char *sink_path;                   /* owned copy of luaws_request.sink_path, or NULL */
+  int sink_fd;                       /* open while a 2xx body is being written, else -1 */
   bool stream;                       /* the body is handed over while it arrives (see below) */
   size_t stream_buffer;              /* stream mode: pause the transfer past this many bytes */
   bool headers_done;                 /* stream mode: status and head of the final response valid */
@@ -65,7 +70,10 @@ struct luaws_transfer {
   double elapsed;                    /* seconds, curl's total time */
   long new_connections;              /* connections opened for this transfer (0 = reused) */
   luaws_http_buffer head;            /* header block of the final response */
-  luaws_http_buffer body;
+  luaws_http_buffer body;            /* empty when a 2xx body went to the sink */
+  bool sunk;                         /* a 2xx response body was written to sink_path */
+  off_t sink_bytes;                  /* bytes written to sink_path */
+  int io_errno;                      /* errno of a failed body read or sink write, else 0 */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -75,6 +83,16 @@ typedef struct luaws_request {
   const char *const *headers;       /* "Name: value" lines, NULL-terminated; may be NULL */
   const char *body;                 /* not copied: must outlive the transfer; may be NULL */
   size_t body_len;
+  /* A body streamed from a file instead (curl's read callback, pread: never held in memory):
+   * body_fd_len bytes of body_fd from body_offset. body_fd must stay open until the transfer is
+   * released; it is never closed here. Ignored unless body_from_fd. */
+  bool body_from_fd;
+  int body_fd;
+  off_t body_offset, body_fd_len;
+  /* When non-NULL, a 2xx response body is written to this file (created or truncated when the
+   * first 2xx response starts, mode 0600 for new files) instead of memory, with no size limit;
+   * other statuses keep their body in memory (max_body applies). Copied. */
+  const char *sink_path;
   long timeout_ms;                  /* whole transfer; 0 = none */
   long connect_timeout_ms;          /* 0 = curl's default */
   size_t max_body;                  /* 0 = LUAWS_HTTP_DEFAULT_MAX_BODY; stream mode: no limit */
@@ -132,8 +150,8 @@ void luaws_transfer_release(luaws_transfer *t);
 
 /* Classifies a finished, failed transfer: returns the error code name ("ConnectionRefused",
  * "DNSFailure", "ConnectTimeout", "ReadTimeout", "ConnectionReset", "TLSError",
- * "TooManyRedirects", "ResponseTooLarge", "TransportError"). Whether to retry is the
- * caller's policy (luaws.sdk.retry), not decided here. */
+ * "TooManyRedirects", "ResponseTooLarge", "BodyReadError", "SinkWriteError", "TransportError").
+ * Whether to retry is the caller's policy (luaws.sdk.retry), not decided here. */
 const char *luaws_transfer_error_code(const luaws_transfer *t);
 
 /* Monotonic clock in seconds. */
