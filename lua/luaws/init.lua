@@ -53,6 +53,13 @@ function M.debug(on)
   return log.enabled()
 end
 
+--- aws.file_body(path | io file[, offset[, length]]) -> a body for a streaming parameter
+--- (s3:PutObject{Body = aws.file_body("big.iso")}, UploadPart with offset and length): the bytes
+--- go from the file to the socket, never into a Lua string. nil, err, errno when it cannot open.
+function M.file_body(...)
+  return require("luaws.http").file_body(...)
+end
+
 --- aws.args(specs[, argv[, opts]]) -> the arguments of a plain script, declared as a recipe's
 --- are ({name=, type=, required=, default=, values=, help=}; type defaults to "string"):
 --- `luaws s.lua --bucket b --count 3`. --help prints them; a bad one is a one-line error, exit 2.

@@ -1,6 +1,7 @@
 -- client: AWS service clients: build, sign, send, parse, retry (standard mode), paginate, log.
 local operations = require "luaws.sdk.operations"
 local retry = require "luaws.sdk.retry"
+local bodies = require "luaws.sdk.body"
 
 local M = {}
 
@@ -207,11 +208,14 @@ end
 
 -- Decodes an HTTP error response into {code=, message=, request_id=}, tolerating bodies the
 -- protocol cannot read (an HTML page from a proxy, say).
-local function decode_error(protocol, service, op, res)
+local function decode_error(protocol, service, op, res, ctx, hooks)
   local ok, decoded = pcall(protocol.parse_error, service, op, res)
-  if ok and type(decoded) == "table" and decoded.code then return decoded end
-  return { code = "HTTP" .. tostring(res.status),
-    message = string.format("HTTP %d with an unreadable error body", res.status) }
+  if not (ok and type(decoded) == "table" and decoded.code) then
+    decoded = { code = "HTTP" .. tostring(res.status),
+      message = string.format("HTTP %d with an unreadable error body", res.status) }
+  end
+  if hooks.error then hooks.error(ctx, res, decoded) end
+  return decoded
 end
 
 local function request_id_of(res)
@@ -243,32 +247,45 @@ local function secrets_of(creds)
   return { creds.secret_key, creds.session_token }
 end
 
+-- The sigv4.sign options of one attempt. The endpoint's auth scheme with disableDoubleEncoding
+-- (S3) signs the path as sent (S3SigV4Auth). A file body (luaws.FileBody) is hashed once, in C.
+local function sign_options(ctx, hooks, request, headers, creds)
+  local self, body = ctx.client, request.body
+  local scheme = request.endpoint.auth_scheme
+  local as_sent = scheme ~= nil and scheme.disableDoubleEncoding == true
+  local opts = {
+    method = request.method, url = request.url, headers = headers,
+    body = type(body) == "string" and body or "",
+    region = request.endpoint.signing_region or self.region,
+    service = request.endpoint.signing_name or self.service.signing_name,
+    access_key = creds.access_key, secret_key = creds.secret_key,
+    session_token = creds.session_token,
+    double_encode = not as_sent, normalize_path = not as_sent,
+  }
+  if hooks.sign_options then hooks.sign_options(ctx, request, opts) end
+  opts.payload_hash = opts.payload_hash or bodies.payload_hash(body)
+  return opts
+end
+
 -- One signed attempt. Returns res (any HTTP status) or nil, transport error.
-local function send_attempt(self, op_name, request, attempt, max_attempts, creds, log)
+local function send_attempt(ctx, hooks, request, attempt, max_attempts, creds, log)
+  local self, op_name = ctx.client, ctx.op_name
   local headers = header_list(request.headers)
   headers[#headers + 1] = { "amz-sdk-request", string.format("attempt=%d; max=%d", attempt, max_attempts) }
   local url, to_send = request.url, headers
   if creds then
-    -- the endpoint's auth scheme: S3's disableDoubleEncoding signs the path as sent (S3SigV4Auth)
-    local scheme = request.endpoint.auth_scheme
-    local as_sent = scheme ~= nil and scheme.disableDoubleEncoding == true
-    local signed = require("luaws.sigv4").sign {
-      method = request.method, url = request.url, headers = headers, body = request.body or "",
-      region = request.endpoint.signing_region or self.region,
-      service = request.endpoint.signing_name or self.service.signing_name,
-      access_key = creds.access_key, secret_key = creds.secret_key,
-      session_token = creds.session_token,
-      double_encode = not as_sent, normalize_path = not as_sent,
-    }
+    local signed = require("luaws.sigv4").sign(sign_options(ctx, hooks, request, headers, creds))
     url, to_send = signed.url or request.url, signed.headers
   end
+  local logged_body = request.body ~= nil and type(request.body) ~= "string" and tostring(request.body)
+    or request.body
   local info = { service = self.service_name, operation = op_name, method = request.method,
-    url = url, headers = to_send, body = request.body, attempt = attempt }
+    url = url, headers = to_send, body = logged_body, attempt = attempt }
   if log then log.request(info, secrets_of(creds)) end
   local started = now()
   local res, err = http().request { method = request.method, url = url, headers = to_send,
     body = request.body, timeout = self.timeout or nil, ca_bundle = request.ca_bundle,
-    stream = request.stream or nil }
+    stream = (not ctx.sink and request.stream) or nil, sink = ctx.sink }
   if request.stream and res and (res.status < 200 or res.status >= 300) then
     local ok, body = pcall(require("luaws.sdk.protocol.eventstream").read_all, res.body)
     if not ok then return nil, body end  -- the connection failed while reading the error
@@ -280,6 +297,7 @@ local function send_attempt(self, op_name, request, attempt, max_attempts, creds
       headers = res and res.headers, body = res and type(res.body) == "string" and res.body or nil,
       error = err }, secrets_of(creds))
   end
+  if res and hooks.response then hooks.response(ctx, res) end
   return res, err
 end
 
@@ -304,7 +322,12 @@ end
 --- Calls an operation by its AWS name with AWS parameter names; returns the decoded result
 --- with ResponseMetadata {RequestId, HTTPStatusCode, RetryAttempts, TotalBackoff (s)}.
 --- Raises an error table {code, message, status, service, operation, request_id, retryable,
---- attempts, backoff[, ambiguous][, retry_quota_exceeded]}.
+--- attempts, backoff[, ambiguous][, retry_quota_exceeded]}. call_opts = {max_attempts=, and for
+--- operations whose result is a body (GetObject): sink= (a path: a 2xx body is written there and
+--- the body member is that file opened for reading) or stream=true (the body member is a reader,
+--- read(n)/chunks()/close(), fed while the body arrives)}; see luaws.sdk.body. A body parameter
+--- may be a luaws.FileBody (aws.file_body(path[, offset[, length]])): streamed from the file,
+--- hashed in C. Service quirks come from luaws.sdk.customizations.
 function Client:call(op_name, params, call_opts)
   call_opts = call_opts or {}
   if params ~= nil and type(params) ~= "table" then
@@ -319,18 +342,25 @@ function Client:call(op_name, params, call_opts)
   -- repeats the same token and AWS applies the call at most once.
   local has_token = #idempotency_members(op) > 0
   local protocol = require("luaws.sdk.protocol").for_service(service)
+  local hooks = require("luaws.sdk.customizations").for_service(self.service_name)
+  local ctx = { client = self, service = service, service_name = self.service_name, op = op,
+    op_name = op_name, params = params, region = self.region, call_opts = call_opts }
+  ctx.sink, ctx.stream_body = bodies.sink_path(ctx), bodies.stream_wanted(ctx)
+  if hooks.prepare then
+    hooks.prepare(ctx)
+    params = ctx.params
+  end
   local endpoint = self._endpoints:resolve(op, params)
   local built = protocol.build(service, self._endpoints:operation(op), params)
-  local request = { method = built.method or "POST", headers = built.headers, body = built.body,
-    url = join_url(endpoint.url, built.path, built.query, built.host_prefix), endpoint = endpoint,
-    checksum_algorithm = built.checksum_algorithm, ca_bundle = self.ca_bundle or nil,
+  local request = { method = built.method or "POST", headers = header_list(built.headers),
+    body = built.body, url = join_url(endpoint.url, built.path, built.query, built.host_prefix),
+    endpoint = endpoint, checksum_algorithm = built.checksum_algorithm, ca_bundle = self.ca_bundle or nil,
     -- an event-stream output is read while it arrives (sdk/protocol/eventstream.lua)
-    stream = built.stream or (protocol.event_streams and has_event_stream(op)) or nil }
-  if endpoint.headers then
-    local headers = header_list(built.headers)
-    for name, value in pairs(endpoint.headers) do headers[#headers + 1] = { name, value } end
-    request.headers = headers
-  end
+    stream = built.stream or ctx.stream_body or (protocol.event_streams and has_event_stream(op)) or nil }
+  for name, value in pairs(endpoint.headers or {}) do request.headers[#request.headers + 1] = { name, value } end
+  request.body = bodies.sendable(request.body)
+  bodies.add_checksum(request, built.checksum_algorithm)
+  if hooks.request then hooks.request(ctx, request) end
   local max_attempts = call_opts.max_attempts or self.max_attempts
   local state = { max_attempts = max_attempts, quota = self.quota,
     random = M.hooks.random or math.random,
@@ -343,9 +373,10 @@ function Client:call(op_name, params, call_opts)
   while true do
     attempt = attempt + 1
     local creds = signed and self._credentials and self._credentials:get()
-    local res, terr = send_attempt(self, op_name, request, attempt, max_attempts, creds, log)
+    local res, terr = send_attempt(ctx, hooks, request, attempt, max_attempts, creds, log)
     local failure
     if res and res.status >= 200 and res.status < 300 then
+      local reader = ctx.stream_body and bodies.take_stream(res)
       local ok, result = pcall(protocol.parse, service, op, res)
       if not ok then  -- a 2xx the protocol cannot read (an HTML page from a proxy, say)
         local fields = { code = "ResponseParseError", status = res.status, service = self.service_name,
@@ -354,11 +385,13 @@ function Client:call(op_name, params, call_opts)
         error(require("luaws.core.errors").wrap(result, fields), 2)
       end
       result = result or {}
+      bodies.attach_sink(op, result, res, reader)
+      if hooks.result then hooks.result(ctx, result, res) end
       retry.on_success(self.quota, last_cost)
       add_metadata(result, res, attempt, backoff)
       return result
     elseif res then
-      local decoded = decode_error(protocol, service, op, res)
+      local decoded = decode_error(protocol, service, op, res, ctx, hooks)
       failure = { code = decoded.code, message = decoded.message, status = res.status,
         request_id = decoded.request_id or request_id_of(res), fields = decoded.fields }
       state.retry_after_ms = res.headers and res.headers["x-amz-retry-after"]

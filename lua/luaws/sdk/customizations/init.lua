@@ -9,6 +9,20 @@
 --                                          (luaws.sdk.endpoints.resolver; return builtins or a copy)
 --   endpoint_operation = fn(op, static) -> a copy of op for rule-set endpoints, or nil
 --                                          (static: {Name=value} context params; same consumer)
+-- and hooks luaws.sdk.client calls with ctx = {client=, service= (model), service_name=,
+-- op= (model operation), op_name=, params= (the call's own shallow copy), region=, call_opts=},
+-- one table per call, so a hook may leave notes in it for a later hook (fields prefixed with the
+-- service name):
+--   prepare(ctx)                      before the protocol builds the request: edit ctx.params
+--   request(ctx, request)             after building: request = {method=, url=, headers= (list
+--                                     of {name, value}), body= (string | luaws.FileBody | nil)}
+--   sign_options(ctx, request, opts)  edit each attempt's luaws.sigv4.sign options
+--                                     (normalize_path, double_encode, sign_body, payload_hash)
+--   response(ctx, res)                every HTTP response, before it is judged: may change
+--                                     res.status (S3's 200 with an <Error> body becomes 500)
+--   error(ctx, res, decoded)          after the protocol decoded an error response: may fill
+--                                     decoded.code / decoded.message (bodiless HEAD errors)
+--   result(ctx, result, res)          after a 2xx response parsed: edit result in place
 -- Services without a module get an empty table, so callers never test for nil.
 local M = {}
 
