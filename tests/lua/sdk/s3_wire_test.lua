@@ -144,6 +144,9 @@ T.test("GetObject with a sink: Body is the file opened for reading; errors raise
   local e = T.raises(function() s3(1):GetObject({ Bucket = "bkt", Key = "nokey" }, { sink = dir .. "/nokey" }) end)
   T.eq(e.code, "NoSuchKey")
   T.eq(io.open(dir .. "/nokey"), nil)
+  e = T.raises(function() s3(1):ListObjectsV2({ Bucket = "bkt" }, { sink = dir .. "/list" }) end)
+  T.eq(e.code, "InvalidParameter")
+  T.match(e.message, "sink")
   os.execute("rm -rf '" .. dir .. "'")
 end)
 
