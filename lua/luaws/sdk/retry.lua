@@ -59,8 +59,10 @@ M.GATEWAY_STATUS = set { 502, 504 }
 M.NOT_SENT_CODES = set { "DNSFailure", "ConnectionRefused", "ConnectTimeout", "TLSError" }
 
 -- Transport codes that no retry can cure: a certificate that does not verify, a redirect loop,
--- a body over the caller's limit.
-M.FINAL_TRANSPORT_CODES = set { "TLSError", "TooManyRedirects", "ResponseTooLarge" }
+-- a body over the caller's limit, a request body file that cannot be read (it shrank), a sink
+-- file that cannot be written (no such folder, disk full).
+M.FINAL_TRANSPORT_CODES = set { "TLSError", "TooManyRedirects", "ResponseTooLarge", "BodyReadError",
+  "SinkWriteError" }
 
 -- Transport codes that are timeouts (they cost more retry quota).
 M.TIMEOUT_CODES = set { "ConnectTimeout", "ReadTimeout" }
