@@ -208,4 +208,17 @@ T.test("GetBucketLocation reads the region from the root element's text", functi
   T.eq(result.LocationConstraint, nil, "us-east-1 is an empty element")
 end)
 
+T.test("operation_without_bucket drops the leading /{Bucket} once, as botocore's rule-set path", function()
+  local get = { name = "GetObject", http = { method = "GET", path = "/{Bucket}/{Key+}" } }
+  local stripped = s3.operation_without_bucket(get)
+  T.eq(stripped.http.path, "/{Key+}")
+  T.eq(stripped.http.method, "GET")
+  T.eq(get.http.path, "/{Bucket}/{Key+}", "the model's operation is untouched")
+  T.eq(s3.operation_without_bucket(get), stripped, "cached")
+  T.eq(s3.operation_without_bucket({ http = { path = "/{Bucket}?location" } }).http.path, "?location")
+  T.eq(s3.operation_without_bucket({ http = { path = "/{Bucket}" } }).http.path, "")
+  local list = { http = { path = "/" } }
+  T.eq(s3.operation_without_bucket(list), list, "ListBuckets has no bucket")
+end)
+
 T.done()
