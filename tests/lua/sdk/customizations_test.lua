@@ -4,7 +4,10 @@ local customizations = require "luaws.sdk.customizations"
 local fs = require "luaws.fs"
 
 local KNOWN = { read_only = "table", idempotent_writes = "table", endpoint_builtins = "function",
-  endpoint_operation = "function" }
+  endpoint_operation = "function",
+  -- the client's hooks (see lua/luaws/sdk/customizations/init.lua)
+  prepare = "function", request = "function", sign_options = "function", response = "function",
+  error = "function", result = "function" }
 
 T.test("each module under sdk/customizations is a table of known fields", function()
   local dir = package.searchpath("luaws.sdk.customizations", package.path):gsub("/init%.lua$", "")
