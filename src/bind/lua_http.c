@@ -1,31 +1,16 @@
 /* lua_http.c: the "luaws.http" module: request{} over the shared curl multi handle, plus the scheduler API. */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <lauxlib.h>
-#include <lualib.h>
 
-#include "body.h"
 #include "http.h"
+#include "lua_body.h"
 #include "modules.h"
 #include "scheduler.h"
 
 #define TRANSFER_MT "luaws.Transfer"
 #define TRANSPORT_ERROR_MT "luaws.TransportError"
-#define FILE_BODY_MT "luaws.FileBody"
-
-/* A byte range of an open file, sent as a request body without loading it into Lua. */
-typedef struct file_body {
-  int fd;                 /* -1 once closed */
-  off_t offset, length;
-  off_t cursor;           /* fb:read's position within the range */
-  luaws_digests digests;  /* cached */
-} file_body;
 
 /* Slots of request() after argument parsing. */
 enum { ARG_SPEC = 1, SLOT_TRANSFER = 2, SLOT_LINES = 3 };
@@ -164,151 +149,6 @@ static void push_response_headers(lua_State *L, const luaws_transfer *t) {
   }
 }
 
-/* Pushes nil, "<what>: <strerror>" and the errno (the io library's convention); returns 3. */
-static int push_io_failure(lua_State *L, const char *what, int err) {
-  lua_pushnil(L);
-  lua_pushfstring(L, "%s: %s", what, strerror(err));
-  lua_pushinteger(L, err);
-  return 3;
-}
-
-static file_body *check_open_body(lua_State *L, int idx) {
-  file_body *b = luaL_checkudata(L, idx, FILE_BODY_MT);
-  if (b->fd < 0)
-    luaL_error(L, "attempt to use a closed file body");
-  return b;
-}
-
-/* file_body(path | io file[, offset[, length]]) -> FileBody | nil, err, errno.
- * Opens (or, for an io file, duplicates the descriptor of) a file and names length bytes from
- * offset (default 0 and the rest of the file) as a request body for request{body = ...}.
- * The bytes are read only while sending (and once more for fb:digest). Pushes the userdata. */
-static int http_file_body(lua_State *L) {
-  luaL_Stream *stream = luaL_testudata(L, 1, LUA_FILEHANDLE);
-  lua_Integer offset = luaL_optinteger(L, 2, 0);
-  luaL_argcheck(L, offset >= 0, 2, "offset must not be negative");
-  int fd;
-  const char *name;
-  if (stream) {
-    luaL_argcheck(L, stream->closef != NULL && stream->f != NULL, 1, "file is closed");
-    fflush(stream->f);
-    fd = fcntl(fileno(stream->f), F_DUPFD_CLOEXEC, 3);
-    name = "file";
-  } else {
-    name = luaL_checkstring(L, 1);
-    fd = open(name, O_RDONLY | O_CLOEXEC);
-  }
-  if (fd < 0)
-    return push_io_failure(L, name, errno);
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    int err = S_ISREG(st.st_mode) ? errno : EINVAL;
-    close(fd);
-    return push_io_failure(L, name, err);
-  }
-  lua_Integer length = luaL_optinteger(L, 3, (lua_Integer)st.st_size - offset);
-  if (length < 0 || offset > (lua_Integer)st.st_size || length > (lua_Integer)st.st_size - offset) {
-    close(fd);
-    return luaL_error(L, "file_body: range %I+%I is outside the file (%I bytes)", offset, length,
-                      (lua_Integer)st.st_size);
-  }
-  file_body *b = lua_newuserdatauv(L, sizeof *b, 1);
-  memset(b, 0, sizeof *b);
-  b->fd = fd;
-  b->offset = (off_t)offset;
-  b->length = (off_t)length;
-  luaL_setmetatable(L, FILE_BODY_MT);
-  lua_pushstring(L, name);
-  lua_setiuservalue(L, -2, 1);
-  return 1;
-}
-
-/* fb:size() -> the number of bytes the body sends. */
-static int file_body_size(lua_State *L) {
-  file_body *b = luaL_checkudata(L, 1, FILE_BODY_MT);
-  lua_pushinteger(L, (lua_Integer)b->length);
-  return 1;
-}
-
-/* fb:digest(name, ...) -> raw digest strings, one per name ("sha256", "sha1", "md5", "crc32"
- * and "crc32c" as 4 big-endian bytes), computed together in one read of the range and cached. Raises on a
- * read error. Pushes one string per argument. */
-static int file_body_digest(lua_State *L) {
-  file_body *b = check_open_body(L, 1);
-  static const char *const names[] = {"sha256", "sha1", "md5", "crc32", "crc32c", NULL};
-  static const unsigned flags[] = {LUAWS_DIGEST_SHA256, LUAWS_DIGEST_SHA1, LUAWS_DIGEST_MD5,
-                                   LUAWS_DIGEST_CRC32, LUAWS_DIGEST_CRC32C};
-  int n = lua_gettop(L);
-  unsigned want = 0;
-  for (int i = 2; i <= n; i++)
-    want |= flags[luaL_checkoption(L, i, NULL, names)];
-  int err = luaws_body_digest(b->fd, b->offset, b->length, want, &b->digests);
-  if (err != 0) {
-    lua_getiuservalue(L, 1, 1);
-    return luaL_error(L, "%s: %s", lua_tostring(L, -1), strerror(err));
-  }
-  luaL_checkstack(L, n, "digest");
-  for (int i = 2; i <= n; i++) {
-    switch (luaL_checkoption(L, i, NULL, names)) {
-    case 0: lua_pushlstring(L, (const char *)b->digests.sha256, 32); break;
-    case 1: lua_pushlstring(L, (const char *)b->digests.sha1, 20); break;
-    case 2: lua_pushlstring(L, (const char *)b->digests.md5, 16); break;
-    case 3: lua_pushlstring(L, (const char *)b->digests.crc32, 4); break;
-    default: lua_pushlstring(L, (const char *)b->digests.crc32c, 4); break;
-    }
-  }
-  return n - 1;
-}
-
-/* fb:read(n) -> the next n bytes or fewer of the range (a reader, as io files are), or nil at its
- * end. Independent of sending: request{} always sends the whole range. Pushes one value. */
-static int file_body_read(lua_State *L) {
-  file_body *b = check_open_body(L, 1);
-  lua_Integer n = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, n > 0, 2, "must be positive");
-  off_t left = b->length - b->cursor;
-  if (left <= 0) {
-    lua_pushnil(L);
-    return 1;
-  }
-  size_t want = (lua_Integer)left < n ? (size_t)left : (size_t)n;
-  luaL_Buffer buf;
-  char *p = luaL_buffinitsize(L, &buf, want);
-  ssize_t got = luaws_body_pread(b->fd, p, want, b->offset + b->cursor);
-  if (got <= 0) {
-    lua_getiuservalue(L, 1, 1);
-    return luaL_error(L, "%s: %s", lua_tostring(L, -1), got < 0 ? strerror(errno) : "file shrank");
-  }
-  b->cursor += got;
-  luaL_pushresultsize(&buf, (size_t)got);
-  return 1;
-}
-
-/* fb:close(): closes the descriptor (also on collection and at the end of a to-be-closed scope). */
-static int file_body_close(lua_State *L) {
-  file_body *b = luaL_checkudata(L, 1, FILE_BODY_MT);
-  if (b->fd >= 0)
-    close(b->fd);
-  b->fd = -1;
-  return 0;
-}
-
-static int file_body_tostring(lua_State *L) {
-  file_body *b = luaL_checkudata(L, 1, FILE_BODY_MT);
-  lua_getiuservalue(L, 1, 1);
-  lua_pushfstring(L, "luaws.FileBody(%s, %I+%I%s)", lua_tostring(L, -1), (lua_Integer)b->offset,
-                  (lua_Integer)b->length, b->fd < 0 ? ", closed" : "");
-  return 1;
-}
-
-static const luaL_Reg file_body_methods[] = {
-  {"size", file_body_size},
-  {"digest", file_body_digest},
-  {"read", file_body_read},
-  {"close", file_body_close},
-  {NULL, NULL},
-};
-
 /* Pushes nil and a luaws.TransportError for a failed transfer. */
 static int push_transport_error(lua_State *L, const luaws_transfer *t) {
   const char *code = luaws_transfer_error_code(t);
@@ -319,7 +159,7 @@ static int push_transport_error(lua_State *L, const luaws_transfer *t) {
   if (strcmp(code, "ResponseTooLarge") == 0)
     lua_pushfstring(L, "response body larger than %I bytes", (lua_Integer)t->max_body);
   else if (strcmp(code, "SinkWriteError") == 0)
-    lua_pushfstring(L, "%s: %s", t->sink_path ? t->sink_path : "sink", strerror(t->io_errno));
+    lua_pushfstring(L, "%s: %s", t->sink.path ? t->sink.path : "sink", strerror(t->io_errno));
   else if (strcmp(code, "BodyReadError") == 0)
     lua_pushfstring(L, "reading the request body: %s", strerror(t->io_errno));
   else if (t->errbuf[0])
@@ -351,10 +191,10 @@ static int request_finish(lua_State *L, int status, lua_KContext ctx) {
     lua_setfield(L, -2, "headers");
     lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
     lua_setfield(L, -2, "body");
-    if (t->sunk) {
-      lua_pushstring(L, t->sink_path);
+    if (t->sink.opened) {
+      lua_pushstring(L, t->sink.path);
       lua_setfield(L, -2, "sink");
-      lua_pushinteger(L, (lua_Integer)t->sink_bytes);
+      lua_pushinteger(L, (lua_Integer)t->sink.bytes);
       lua_setfield(L, -2, "sink_bytes");
     }
     lua_pushnumber(L, t->elapsed);
@@ -488,14 +328,8 @@ static int http_request(lua_State *L) {
   if (req.method[0] == '\0' || strpbrk(req.method, " \r\n\t") != NULL)
     return luaL_error(L, "bad argument #1 to 'request' (bad method)");
   if (lua_getfield(L, ARG_SPEC, "body") != LUA_TNIL) {
-    file_body *fb = luaL_testudata(L, -1, FILE_BODY_MT);
-    if (fb) {
-      if (fb->fd < 0)
-        return luaL_error(L, "bad argument #1 to 'request' (body is a closed file body)");
+    if (luaws_file_body_range(L, -1, &req.body_fd, &req.body_offset, &req.body_fd_len)) {
       req.body_from_fd = true;
-      req.body_fd = fb->fd;
-      req.body_offset = fb->offset;
-      req.body_fd_len = fb->length;
     } else if (lua_type(L, -1) != LUA_TSTRING) {
       return luaL_error(L, "bad argument #1 to 'request' (body must be a string or a file body)");
     } else {
@@ -564,7 +398,7 @@ static int http_stats(lua_State *L) {
 
 static const luaL_Reg http_functions[] = {
   {"request", http_request},
-  {"file_body", http_file_body},
+  {"file_body", luaws_file_body_new},
   {"set_max_in_flight", http_set_max_in_flight},
   {"stats", http_stats},
   {NULL, NULL},
@@ -579,17 +413,7 @@ int luaopen_luaws_http(lua_State *L) {
     lua_setfield(L, -2, "__close");
   }
   lua_pop(L, 1);
-  if (luaL_newmetatable(L, FILE_BODY_MT)) {
-    luaL_newlib(L, file_body_methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, file_body_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, file_body_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, file_body_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
+  luaws_file_body_register(L);
   if (luaL_newmetatable(L, TRANSPORT_ERROR_MT)) {
     lua_pushcfunction(L, transport_error_tostring);
     lua_setfield(L, -2, "__tostring");

@@ -2,6 +2,7 @@
 #include "body.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,6 +18,56 @@ ssize_t luaws_body_pread(int fd, void *buf, size_t n, off_t offset) {
     got = pread(fd, buf, n, offset);
   } while (got < 0 && errno == EINTR);
   return got;
+}
+
+ssize_t luaws_body_source_read(luaws_body_source *s, char *buf, size_t n) {
+  if (s->pos >= s->end)
+    return 0;
+  if ((off_t)n > s->end - s->pos)
+    n = (size_t)(s->end - s->pos);
+  ssize_t got = luaws_body_pread(s->fd, buf, n, s->pos);
+  if (got == 0) {
+    errno = EIO;  /* the file shrank under us */
+    return -1;
+  }
+  if (got > 0)
+    s->pos += got;
+  return got;
+}
+
+bool luaws_body_source_seek(luaws_body_source *s, off_t offset) {
+  if (offset < 0 || offset > s->end - s->start)
+    return false;
+  s->pos = s->start + offset;
+  return true;
+}
+
+int luaws_body_sink_write(luaws_body_sink *k, const char *data, size_t n) {
+  if (k->fd < 0) {
+    k->fd = open(k->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (k->fd < 0)
+      return errno;
+    k->opened = true;
+  }
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = write(k->fd, data + done, n - done);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return errno;
+    done += (size_t)w;
+  }
+  k->bytes += (off_t)n;
+  return 0;
+}
+
+int luaws_body_sink_close(luaws_body_sink *k) {
+  int err = 0;
+  if (k->fd >= 0 && close(k->fd) != 0)
+    err = errno;
+  k->fd = -1;
+  return err;
 }
 
 /* CRC-32C (Castagnoli, reflected 0x82f63b78), one table lookup per byte. */

@@ -26,6 +26,34 @@ typedef struct luaws_digests {
  * the digest library fails). */
 int luaws_body_digest(int fd, off_t offset, off_t length, unsigned flags, luaws_digests *out);
 
+/* A byte range of a file being sent as a request body (the descriptor is not owned). */
+typedef struct luaws_body_source {
+  int fd;
+  off_t start, pos, end;
+} luaws_body_source;
+
+/* Copies the next bytes of the range (at most n) into buf. Returns the count, 0 at the end of
+ * the range, or -1 with errno set (EIO when the file ends before the range does). */
+ssize_t luaws_body_source_read(luaws_body_source *s, char *buf, size_t n);
+
+/* Moves to offset bytes from the start of the range (to send it again); false when outside. */
+bool luaws_body_source_seek(luaws_body_source *s, off_t offset);
+
+/* A file a response body is written to; path is owned (malloc'd) by whoever set it. */
+typedef struct luaws_body_sink {
+  char *path;
+  int fd;                  /* -1 until the first write opens the file, and after close */
+  bool opened;             /* the file was opened (created or truncated) */
+  off_t bytes;             /* written so far */
+} luaws_body_sink;
+
+/* Opens the file on the first call (created, or truncated, mode 0600 when new) and appends n
+ * bytes (n may be 0: only open). Returns 0 or an errno value. */
+int luaws_body_sink_write(luaws_body_sink *k, const char *data, size_t n);
+
+/* Closes the file when open. Returns 0 or an errno value. */
+int luaws_body_sink_close(luaws_body_sink *k);
+
 /* pread that retries EINTR. Returns bytes read, 0 at end of file, -1 with errno set. */
 ssize_t luaws_body_pread(int fd, void *buf, size_t n, off_t offset);
 

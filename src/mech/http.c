@@ -2,14 +2,10 @@
 #include "http.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
-
-#include "body.h"
 
 volatile sig_atomic_t luaws_http_interrupted = 0;
 
@@ -139,28 +135,13 @@ bool luaws_http_busy(const luaws_http *h) {
   return h->queued.count > 0 || h->active.count > 0;
 }
 
-/* Writes a 2xx body chunk to the sink, opening (creating or truncating) it first. */
+/* Writes a 2xx body chunk to the sink (opening it first); curl's count, or 0 to abort. */
 static size_t sink_write(luaws_transfer *t, const char *data, size_t n) {
-  if (t->sink_fd < 0) {
-    t->sink_fd = open(t->sink_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (t->sink_fd < 0) {
-      t->io_errno = errno;
-      return 0;
-    }
-    t->sunk = true;
+  int err = luaws_body_sink_write(&t->sink, data, n);
+  if (err != 0) {
+    t->io_errno = err;
+    return 0;
   }
-  size_t done = 0;
-  while (done < n) {
-    ssize_t w = write(t->sink_fd, data + done, n - done);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0) {
-      t->io_errno = errno;
-      return 0;
-    }
-    done += (size_t)w;
-  }
-  t->sink_bytes += (off_t)n;
   return n;
 }
 
@@ -200,7 +181,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
   size_t n = size * nmemb;
   if (t->stream)
     return on_stream_body(t, data, n);
-  if (t->sink_path && status_is_2xx(t))
+  if (t->sink.path && status_is_2xx(t))
     return sink_write(t, data, n);
   if (t->body.len + n > t->max_body) {
     t->too_large = true;
@@ -251,26 +232,19 @@ void luaws_transfer_consumed(luaws_transfer *t) {
 /* curl's read callback for file bodies: the next bytes of the range, by pread. */
 static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
   luaws_transfer *t = userdata;
-  size_t want = size * nitems;
-  if (t->body_pos >= t->body_end)
-    return 0;
-  if ((off_t)want > t->body_end - t->body_pos)
-    want = (size_t)(t->body_end - t->body_pos);
-  ssize_t got = luaws_body_pread(t->body_fd, buf, want, t->body_pos);
-  if (got <= 0) {
-    t->io_errno = got < 0 ? errno : EIO;  /* EIO: the file shrank under us */
+  ssize_t got = luaws_body_source_read(&t->source, buf, size * nitems);
+  if (got < 0) {
+    t->io_errno = errno;
     return CURL_READFUNC_ABORT;
   }
-  t->body_pos += got;
   return (size_t)got;
 }
 
 /* curl's seek callback (it rewinds a body to resend it). */
 static int on_seek(void *userdata, curl_off_t offset, int origin) {
   luaws_transfer *t = userdata;
-  if (origin != SEEK_SET || offset < 0 || offset > t->body_end - t->body_start)
+  if (origin != SEEK_SET || !luaws_body_source_seek(&t->source, (off_t)offset))
     return CURL_SEEKFUNC_FAIL;
-  t->body_pos = t->body_start + (off_t)offset;
   return CURL_SEEKFUNC_OK;
 }
 
@@ -299,10 +273,10 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
   t->stream = req->stream;
   t->stream_buffer = req->stream_buffer ? req->stream_buffer : LUAWS_HTTP_DEFAULT_STREAM_BUFFER;
   t->result = CURLE_OK;
-  t->body_fd = t->sink_fd = -1;
+  t->source.fd = t->sink.fd = -1;
   if (req->sink_path) {
-    t->sink_path = strdup(req->sink_path);
-    if (t->sink_path == NULL) {
+    t->sink.path = strdup(req->sink_path);
+    if (t->sink.path == NULL) {
       strcpy(t->errbuf, "out of memory");
       return false;
     }
@@ -344,9 +318,9 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
   if (strcmp(method, "HEAD") == 0) {
     SET(CURLOPT_NOBODY, 1L);
   } else if (req->body_from_fd) {
-    t->body_fd = req->body_fd;
-    t->body_start = t->body_pos = req->body_offset;
-    t->body_end = req->body_offset + req->body_fd_len;
+    t->source.fd = req->body_fd;
+    t->source.start = t->source.pos = req->body_offset;
+    t->source.end = req->body_offset + req->body_fd_len;
     SET(CURLOPT_UPLOAD, 1L);
     SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_fd_len);
     SET(CURLOPT_READFUNCTION, on_read);
@@ -385,11 +359,11 @@ bool luaws_transfer_init(luaws_transfer *t, luaws_http *h, const luaws_request *
 }
 
 static void close_sink(luaws_transfer *t) {
-  if (t->sink_path && t->sink_fd >= 0 && close(t->sink_fd) != 0 && t->io_errno == 0 && t->result == CURLE_OK) {
-    t->io_errno = errno;
+  int err = t->sink.path ? luaws_body_sink_close(&t->sink) : 0;
+  if (err != 0 && t->io_errno == 0 && t->result == CURLE_OK) {
+    t->io_errno = err;
     t->result = CURLE_WRITE_ERROR;
   }
-  t->sink_fd = -1;
 }
 
 /* Moves queued transfers onto the multi handle while slots are free. */
@@ -437,10 +411,10 @@ static int collect(luaws_http *h) {
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
     curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &t->elapsed);
     curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &t->new_connections);
-    if (t->sink_path && t->result == CURLE_OK && t->status >= 200 && t->status < 300 &&
-        !t->sunk) {
+    if (t->sink.path && t->result == CURLE_OK && t->status >= 200 && t->status < 300 &&
+        !t->sink.opened) {
       sink_write(t, "", 0);  /* an empty 2xx body still creates (or truncates) the file */
-      if (!t->sunk)
+      if (!t->sink.opened)
         t->result = CURLE_WRITE_ERROR;
     }
     close_sink(t);
@@ -485,11 +459,10 @@ void luaws_transfer_release(luaws_transfer *t) {
   }
   curl_slist_free_all(t->headers);
   t->headers = NULL;
-  if (t->sink_path && t->sink_fd >= 0)  /* sink_fd is only meaningful with a sink_path */
-    close(t->sink_fd);
-  t->sink_fd = -1;
-  free(t->sink_path);
-  t->sink_path = NULL;
+  if (t->sink.path)  /* sink.fd is only meaningful with a sink.path */
+    luaws_body_sink_close(&t->sink);
+  free(t->sink.path);
+  t->sink.path = NULL;
   buffer_free(&t->head);
   buffer_free(&t->body);
 }

@@ -9,6 +9,8 @@
 
 #include <curl/curl.h>
 
+#include "body.h"
+
 /* Set to 1 (from a SIGINT handler, say) to make every blocking wait in luaws.http stop and
  * raise the Lua error "interrupted". Event loops check it at least every 100 ms and clear it
  * when they act on it. */
@@ -55,10 +57,8 @@ struct luaws_transfer {
    * and whenever body bytes arrive, from inside luaws_http_pump or luaws_transfer_consumed. */
   luaws_transfer_done_fn on_progress;
   size_t max_body;
-  int body_fd;                       /* file body: descriptor (not owned) or -1 */
-  off_t body_start, body_pos, body_end;
-  char *sink_path;                   /* owned copy of luaws_request.sink_path, or NULL */
-  int sink_fd;                       /* open while a 2xx body is being written, else -1 */
+  luaws_body_source source;          /* a file body (when luaws_request.body_from_fd) */
+  luaws_body_sink sink;              /* sink.path: owned copy of luaws_request.sink_path, or NULL */
   bool stream;                       /* the body is handed over while it arrives (see below) */
   size_t stream_buffer;              /* stream mode: pause the transfer past this many bytes */
   bool headers_done;                 /* stream mode: status and head of the final response valid */
@@ -70,9 +70,7 @@ struct luaws_transfer {
   double elapsed;                    /* seconds, curl's total time */
   long new_connections;              /* connections opened for this transfer (0 = reused) */
   luaws_http_buffer head;            /* header block of the final response */
-  luaws_http_buffer body;            /* empty when a 2xx body went to the sink */
-  bool sunk;                         /* a 2xx response body was written to sink_path */
-  off_t sink_bytes;                  /* bytes written to sink_path */
+  luaws_http_buffer body;            /* empty when a 2xx body went to the sink (sink.opened) */
   int io_errno;                      /* errno of a failed body read or sink write, else 0 */
   char errbuf[CURL_ERROR_SIZE];
 };
