@@ -73,12 +73,78 @@ function M.sink_path(ctx)
   return sink
 end
 
---- attach_sink(op, result, res): when a 2xx body went to a sink file, the payload member
---- (GetObject's Body) becomes that file opened for reading.
-function M.attach_sink(op, result, res)
-  if not res.sink then return end
+--- stream_wanted(ctx) -> true when call_opts.stream asks for the result's body while it arrives
+--- (operations whose result is a blob body only; raises InvalidParameter otherwise).
+function M.stream_wanted(ctx)
+  if not ctx.call_opts.stream then return false end
+  if ctx.call_opts.sink ~= nil then invalid("sink and stream exclude each other") end
+  local output = ctx.op.output
+  local ref = output and output.payload and output.by_name[output.payload]
+  if not (ref and ref.shape.type == "blob") then
+    invalid(string.format("%s:%s: stream is for operations whose result is a body (GetObject, say)",
+      ctx.service_name, ctx.op_name))
+  end
+  return true
+end
+
+local Reader = {}
+Reader.__index = Reader
+Reader.__name = "luaws.BodyReader"
+
+--- reader:read(n | "a") -> up to n bytes (all the rest with "a"), or nil at the end. Waits for
+--- bytes as they arrive (yields inside a task); raises the transport error if the connection fails.
+function Reader:read(n)
+  local parts, have = {}, 0
+  while n == "a" or have < n do
+    local chunk = self._pending
+    self._pending = nil
+    if chunk == nil then chunk = self._next() end
+    if chunk == nil then break end
+    if n ~= "a" and have + #chunk > n then
+      self._pending = chunk:sub(n - have + 1)
+      chunk = chunk:sub(1, n - have)
+    end
+    parts[#parts + 1] = chunk
+    have = have + #chunk
+  end
+  if have == 0 and n ~= "a" then return nil end
+  return table.concat(parts)
+end
+
+--- reader:chunks() -> an iterator over the remaining chunks as they arrive.
+function Reader:chunks()
+  return function()
+    local chunk = self._pending
+    self._pending = nil
+    if chunk ~= nil then return chunk end
+    return self._next()
+  end
+end
+
+--- reader:close(): stops the download early (safe more than once).
+function Reader:close()
+  if self._close then self._close() end
+  self._next = function() return nil end
+end
+
+--- take_stream(res) -> a reader over a streamed 2xx body (luaws.http request{stream=true}),
+--- leaving res.body "" so the protocol parses only the head.
+function M.take_stream(res)
+  local reader = setmetatable({ _next = res.body, _close = res.close }, Reader)
+  res.body = ""
+  return reader
+end
+
+--- attach_sink(op, result, res[, reader]): the payload member (GetObject's Body) becomes the
+--- reader of a streamed body, or the sink file opened for reading when a 2xx body went there.
+function M.attach_sink(op, result, res, reader)
   local member = op.output and op.output.payload
-  if member then result[member] = assert(io.open(res.sink, "rb")) end
+  if not member then return end
+  if reader then
+    result[member] = reader
+  elseif res.sink then
+    result[member] = assert(io.open(res.sink, "rb"))
+  end
 end
 
 return M

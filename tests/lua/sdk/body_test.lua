@@ -67,5 +67,31 @@ T.test("attach_sink: the payload member becomes the sink opened for reading", fu
   T.eq(result.Body, "kept", "no sink, nothing changes")
 end)
 
+T.test("take_stream: a reader over the chunks of a streamed body, in any read sizes", function()
+  local chunks = { "abc", "defgh", "ij" }
+  local closed = false
+  local res = { body = function() return table.remove(chunks, 1) end, close = function() closed = true end }
+  local reader = bodies.take_stream(res)
+  T.eq(res.body, "", "the protocol parses only the head")
+  T.eq(reader:read(2), "ab")
+  T.eq(reader:read(4), "cdef")
+  local rest = {}
+  for chunk in reader:chunks() do rest[#rest + 1] = chunk end
+  T.eq(table.concat(rest), "ghij")
+  T.eq(reader:read(1), nil)
+  T.eq(reader:read("a"), "")
+  reader:close()
+  T.ok(closed, "close reaches the transfer")
+  local result = {}
+  bodies.attach_sink(blob_op, result, {}, reader)
+  T.eq(result.Body, reader)
+  local e = T.raises(function()
+    bodies.stream_wanted { call_opts = { stream = true }, op = struct_op, service_name = "s3", op_name = "ListBuckets" }
+  end)
+  T.eq(e.code, "InvalidParameter")
+  T.raises(function() bodies.stream_wanted { call_opts = { stream = true, sink = "/x" }, op = blob_op } end)
+  T.eq(bodies.stream_wanted { call_opts = { stream = true }, op = blob_op }, true)
+end)
+
 os.execute("rm -rf '" .. dir .. "'")
 T.done()

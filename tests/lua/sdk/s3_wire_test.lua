@@ -150,6 +150,28 @@ T.test("GetObject with a sink: Body is the file opened for reading; errors raise
   os.execute("rm -rf '" .. dir .. "'")
 end)
 
+T.test("GetObject with stream=true: Body is a reader fed while the body arrives", function()
+  server.script { routes = { ["GET /bkt/big"] = { body_size = 2 * 1024 * 1024 + 5,
+    headers = { ["Content-Type"] = "application/octet-stream" } },
+    ["GET /bkt/nokey"] = { status = 404, body = "<Error><Code>NoSuchKey</Code><Message>none</Message></Error>" } } }
+  local got = s3(1):GetObject({ Bucket = "bkt", Key = "big" }, { stream = true })
+  T.eq(got.ContentType, "application/octet-stream")
+  T.eq(got.Body:read(5), "xxxxx")
+  local total = 5
+  for chunk in got.Body:chunks() do total = total + #chunk end
+  T.eq(total, 2 * 1024 * 1024 + 5)
+  T.eq(got.Body:read(1), nil)
+  local e = T.raises(function() s3(1):GetObject({ Bucket = "bkt", Key = "nokey" }, { stream = true }) end)
+  T.eq(e.code, "NoSuchKey")
+  T.eq(e.status, 404)
+  got = s3(1):GetObject({ Bucket = "bkt", Key = "big" }, { stream = true })
+  T.eq(#got.Body:read("a"), 2 * 1024 * 1024 + 5)
+  got = s3(1):GetObject({ Bucket = "bkt", Key = "big" }, { stream = true })
+  got.Body:close()
+  T.eq(got.Body:read(10), nil, "closed early")
+  T.raises(function() s3(1):ListObjectsV2({ Bucket = "bkt" }, { stream = true }) end)
+end)
+
 T.test("GetBucketLocation and CreateBucket's LocationConstraint on the wire", function()
   server.script { routes = { ["GET /bkt"] = { status = 200, body = '<?xml version="1.0" encoding="UTF-8"?>\n'
     .. '<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">eu-central-1</LocationConstraint>' } } }
