@@ -208,17 +208,14 @@ T.test("GetBucketLocation reads the region from the root element's text", functi
   T.eq(result.LocationConstraint, nil, "us-east-1 is an empty element")
 end)
 
-T.test("operation_without_bucket drops the leading /{Bucket} once, as botocore's rule-set path", function()
+T.test("endpoint_operation drops the leading /{Bucket} (the rule set's endpoint holds it)", function()
   local get = { name = "GetObject", http = { method = "GET", path = "/{Bucket}/{Key+}" } }
-  local stripped = s3.operation_without_bucket(get)
+  local stripped = s3.endpoint_operation(get)
   T.eq(stripped.http.path, "/{Key+}")
   T.eq(stripped.http.method, "GET")
   T.eq(get.http.path, "/{Bucket}/{Key+}", "the model's operation is untouched")
-  T.eq(s3.operation_without_bucket(get), stripped, "cached")
-  T.eq(s3.operation_without_bucket({ http = { path = "/{Bucket}?location" } }).http.path, "?location")
-  T.eq(s3.operation_without_bucket({ http = { path = "/{Bucket}" } }).http.path, "")
-  local list = { http = { path = "/" } }
-  T.eq(s3.operation_without_bucket(list), list, "ListBuckets has no bucket")
+  T.eq(s3.endpoint_operation({ http = { path = "/{Bucket}?location" } }).http.path, "?location")
+  T.eq(s3.endpoint_operation({ http = { path = "/" } }), nil, "ListBuckets has no bucket")
 end)
 
 T.done()

@@ -5,11 +5,6 @@ local T = require "testing"
 local cjson = require "cjson"
 local localcloud = require "localcloud"
 
-local have_model, svc = pcall(require("luaws.sdk.model").load, "s3")
-if not have_model then T.skip_all("no s3 model here (tools/gen_services.py s3)") end
-if not pcall(require("luaws.sdk.protocol").for_service, svc) then
-  T.skip_all("the rest-xml protocol is not in this build")
-end
 
 local BOOTSTRAP_REQUESTS = 3
 local cloud = localcloud.start { auth = BOOTSTRAP_REQUESTS }
