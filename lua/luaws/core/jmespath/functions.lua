@@ -1,4 +1,5 @@
 -- core.jmespath.functions: the JMESPath built-in functions, type-checked as jmespath.py checks them.
+local errors = require "luaws.core.errors"
 local value = require "luaws.core.jmespath.value"
 
 local M = {}
@@ -7,8 +8,6 @@ local NULL, type_of, from_null = value.NULL, value.type_of, value.from_null
 local array, len = value.array, value.len
 
 local function raise(code, message)
-  local ok, errors = pcall(require, "luaws.core.errors")
-  if not ok then errors = require "luaws.errors" end
   error(errors.new { code = code, message = message }, 0)
 end
 

@@ -9,6 +9,7 @@
 -- position), JMESPathTypeError, JMESPathArityError, JMESPathUnknownFunction, JMESPathValueError.
 -- Data: unmarked Lua tables are arrays when empty or when t[1] ~= nil, else objects (see
 -- luaws.core.jmespath.value); arrays and objects the expression builds are marked.
+local errors = require "luaws.core.errors"
 local value = require "luaws.core.jmespath.value"
 local parser = require "luaws.core.jmespath.parser"
 local functions = require "luaws.core.jmespath.functions"
@@ -33,7 +34,6 @@ end
 local function slice(v, start, stop, step)
   step = step or 1
   if step == 0 then
-    local errors = package.loaded["luaws.core.errors"] or require "luaws.errors"
     error(errors.new { code = "JMESPathValueError", message = "slice step cannot be 0" }, 0)
   end
   local n = len(v)
@@ -94,7 +94,6 @@ function V.comparator(node, v)
   if op == "ne" then return not equals(a, b) end
   local ta, tb = type_of(a), type_of(b)
   if (ta == "number" or ta == "string") and (tb == "number" or tb == "string") and ta ~= tb then
-    local errors = package.loaded["luaws.core.errors"] or require "luaws.errors"
     error(errors.new { code = "JMESPathValueError",  -- python: '<' not supported between ...
       message = string.format("cannot order a %s and a %s", ta, tb) }, 0)
   end

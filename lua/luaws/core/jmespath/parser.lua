@@ -5,13 +5,12 @@
 -- filter_projection, flatten, identity, current, literal, multi_select_list, multi_select_dict,
 -- key_val_pair, comparator, or_expression, and_expression, not_expression, pipe,
 -- function_expression, expref).
+local errors = require "luaws.core.errors"
 local value = require "luaws.core.jmespath.value"
 
 local M = {}
 
 local function syntax_error(expr, pos, message, code)
-  local ok, errors = pcall(require, "luaws.core.errors")
-  if not ok then errors = require "luaws.errors" end
   error(errors.new { code = code or "JMESPathParseError", expression = expr, position = pos,
     message = string.format("%s in %q at column %d", message, expr, pos) }, 0)
 end
