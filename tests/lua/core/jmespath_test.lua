@@ -1,4 +1,5 @@
 -- jmespath_test: luaws.core.jmespath gives python jmespath's answers (botocore's), errors as tables.
+-- luacheck: no max line length
 local T = require "testing"
 local j = require "luaws.core.jmespath"
 
