@@ -1,4 +1,4 @@
--- client: AWS service clients: build, sign, send, parse, retry (standard mode), paginate, log.
+-- client: AWS service clients: build, sign, send, parse, retry (standard mode), log; paginate, wait.
 local operations = require "luaws.sdk.operations"
 local retry = require "luaws.sdk.retry"
 local bodies = require "luaws.sdk.body"
@@ -432,77 +432,27 @@ function Client:is_read_only(op_name)
   return operations.is_read_only(self.service_name, ok and op.name or op_name)
 end
 
-local function get_path(tbl, path)
-  local value = tbl
-  for key in tostring(path):gmatch("[^.]+") do
-    if type(value) ~= "table" then return nil end
-    value = value[key]
-  end
-  return value
-end
-
-local function as_list(v)
-  if v == nil then return {} end
-  if type(v) == "table" then return v end
-  return { v }
-end
-
---- Iterates an operation's pages following its paginator (NextToken, Marker/NextMarker with
---- Truncated or IsTruncated). opts = {items=true} iterates the items under the result key(s)
---- instead; opts.page_size sets the paginator's limit key. Raises OperationNotPageable for
---- operations without a paginator, PaginationError when a token repeats.
+--- Iterates an operation's pages following its botocore paginator (tokens, more_results,
+--- result keys are JMESPath; see luaws.sdk.paginate). opts = {items=true} iterates the items
+--- under the result key(s) instead; opts.page_size sets the paginator's limit key,
+--- opts.max_items / opts.max_pages stop early. Raises OperationNotPageable for operations
+--- without a paginator, PaginationError when a token repeats.
 function Client:paginate(op_name, params, opts)
-  opts = opts or {}
-  local paginator = self.service:paginator(op_name)
-  if not paginator then
-    error(usage_error("OperationNotPageable", string.format("%s %s has no paginator",
-      self.service_name, op_name), { service = self.service_name, operation = op_name }), 2)
-  end
-  local input_tokens = as_list(paginator.input_token)
-  local output_tokens = as_list(paginator.output_token)
-  local request = shallow_copy(params)
-  if opts.page_size and paginator.limit_key then request[paginator.limit_key] = opts.page_size end
-  local finished, previous = false, nil
-  local function next_page()
-    if finished then return nil end
-    local page = self:call(op_name, request)
-    if paginator.more_results and not get_path(page, paginator.more_results) then finished = true end
-    local any, key = false, {}
-    for i, input_name in ipairs(input_tokens) do
-      local token = get_path(page, output_tokens[i])
-      if token == "" then token = nil end
-      request[input_name] = token
-      any = any or token ~= nil
-      key[#key + 1] = tostring(token)
-    end
-    if not any then finished = true end
-    local token_key = table.concat(key, "\0")
-    if not finished and token_key == previous then
-      error(usage_error("PaginationError", string.format(
-        "%s %s returned the same %s twice; stopping", self.service_name, op_name,
-        tostring(output_tokens[1])), { service = self.service_name, operation = op_name }), 2)
-    end
-    previous = token_key
-    return page
-  end
-  if not opts.items then return next_page end
-  local result_keys = as_list(paginator.result_key)
-  local page, key_index, item_index = nil, 1, 0
-  return function()
-    while true do
-      if page then
-        local items = get_path(page, result_keys[key_index])
-        item_index = item_index + 1
-        if type(items) == "table" and items[item_index] ~= nil then return items[item_index] end
-        key_index, item_index = key_index + 1, 0
-        if key_index > #result_keys then page = nil end
-      else
-        page = next_page()
-        if not page then return nil end
-        key_index, item_index = 1, 0
-      end
-    end
-  end
+  return require("luaws.sdk.paginate").paginate(self, op_name, params, opts)
+end
+
+--- client:paginate_all(op_name, params, opts) -> one result with every page's result keys
+--- joined (botocore's build_full_result).
+function Client:paginate_all(op_name, params, opts)
+  return require("luaws.sdk.paginate").full_result(self, op_name, params, opts)
+end
+
+--- client:wait(name, params, opts) -> last response, attempts. Runs the service's waiter
+--- (botocore's "TableExists" or boto3's "table_exists") until success; opts = {delay=,
+--- max_attempts=} override the definition. Raises WaiterFailure, WaiterTimeout, UnknownWaiter
+--- (see luaws.sdk.waiters).
+function Client:wait(name, params, opts)
+  return require("luaws.sdk.waiters").wait(self, name, params, opts)
 end
 
 M.Client = Client
