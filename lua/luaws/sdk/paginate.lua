@@ -6,6 +6,7 @@
 -- non_aggregate_keys.
 local errors = require "luaws.core.errors"
 local jmespath = require "luaws.core.jmespath"
+local shaped = require "luaws.sdk.shaped"
 
 local M = {}
 
@@ -105,7 +106,7 @@ function M.pages(client, op_name, params, opts)
         describe_tokens(tokens)), service = client.service_name, operation = op_name }, 2)
     end
     if finished then return nil end
-    local page = client:call(op_name, request)
+    local page = shaped.mark_output(client.service, op_name, client:call(op_name, request))
     count = count + 1
     local tokens, done = M.next_token(spec, page)
     if done or (opts.max_pages and count >= opts.max_pages) then
@@ -167,25 +168,33 @@ local function set_path(t, expression, v)
   t[keys[#keys]] = v
 end
 
+-- botocore.utils.merge_dicts(a, b): b's objects merged into a's, everything else replaced.
+local function merge(a, b)
+  for k, v in pairs(b) do
+    if type_of(v) == "object" and type(a[k]) == "table" then merge(a[k], v) else a[k] = v end
+  end
+end
+
 --- full_result(client, op_name, params, opts) -> one table with every page's result keys
 --- concatenated (numbers and strings added up) and the first page's non_aggregate_keys, as
---- botocore's build_full_result.
+--- botocore's build_full_result (which appends to the first page's lists, so a
+--- non_aggregate key that contains a result key carries the joined list too).
 function M.full_result(client, op_name, params, opts)
   local next_page, spec = M.pages(client, op_name, params, opts)
-  local complete, first = {}, nil
+  local complete, non_aggregate = {}, nil
   for page in next_page do
-    first = first or page
+    if not non_aggregate then
+      non_aggregate = {}
+      for _, expr in ipairs(spec.non_aggregate_keys) do
+        set_path(non_aggregate, expr.expression, expr:search(page))
+      end
+    end
     for _, expr in ipairs(spec.result_key) do
       local v = expr:search(page)
       if v ~= nil then
         local existing = expr:search(complete)
         if existing == nil then
-          local copy = v
-          if type_of(v) == "array" then
-            copy = jmespath.array()
-            for i = 1, rawlen(v) do copy[i] = v[i] end
-          end
-          set_path(complete, expr.expression, copy)
+          set_path(complete, expr.expression, v)
         elseif type_of(v) == "array" and type_of(existing) == "array" then
           for i = 1, rawlen(v) do existing[#existing + 1] = v[i] end
         elseif type(v) == "number" and type(existing) == "number" then
@@ -196,10 +205,7 @@ function M.full_result(client, op_name, params, opts)
       end
     end
   end
-  for _, expr in ipairs(spec.non_aggregate_keys) do
-    local v = first and expr:search(first)
-    if v ~= nil then set_path(complete, expr.expression, v) end
-  end
+  merge(complete, non_aggregate or {})
   return complete
 end
 

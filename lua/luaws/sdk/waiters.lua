@@ -9,9 +9,10 @@ local jmespath = require "luaws.core.jmespath"
 
 local M = {}
 
--- Hooks the tests replace (a zero sleep); otherwise luaws.sdk.client's sleep hook, else the
--- scheduler's sleep (other coroutines run meanwhile).
-M.hooks = { sleep = nil }
+-- Hooks the tests replace: sleep (else luaws.sdk.client's sleep hook, else the scheduler's
+-- sleep, so other coroutines run meanwhile) and load(service) -> waiters-2 table or nil (tests
+-- load botocore's JSON; else the model's svc:waiters()).
+M.hooks = { sleep = nil, load = nil }
 
 local NULL, type_of = jmespath.NULL, jmespath.type_of
 
@@ -118,7 +119,8 @@ end
 --- definitions(service) -> {Name = {operation=, delay=, maxAttempts=, acceptors={...}}} from the
 --- service's waiters-2 (svc:waiters()), or {} when it has none.
 function M.definitions(service)
-  local doc = service.waiters and service:waiters()
+  local doc = M.hooks.load and M.hooks.load(service)
+  if doc == nil and type(service.waiters) == "function" then doc = service:waiters() end
   if type(doc) ~= "table" then return {} end
   return doc.waiters or doc
 end
@@ -202,7 +204,7 @@ function M.wait(client, name, params, opts)
     local ok, result = pcall(client.call, client, def.operation, params)
     local response, raised
     if ok then
-      response = result
+      response = require("luaws.sdk.shaped").mark_output(service, def.operation, result)
     elseif errors.is_error(result) and result.status then
       response, raised = error_response(result), result
     else

@@ -1,0 +1,107 @@
+-- waiters_diff: the luaws side of tests/py/waiters_diff_test.py: one JSON task per stdin line,
+-- one JSON answer per stdout line (waiter acceptors and runs, paginator pages and full results).
+local errors = require "luaws.core.errors"
+local jmespath = require "luaws.core.jmespath"
+local waiters = require "luaws.sdk.waiters"
+local paginate = require "luaws.sdk.paginate"
+
+waiters.hooks.sleep = function() end
+
+-- What the protocol parsers return: plain tables, no markers, no nulls.
+local function unmarked(v)
+  if v == jmespath.NULL then return nil end
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = unmarked(x) end
+  return out
+end
+
+-- What waiters and paginate see after luaws.sdk.shaped marks a result by its output shape:
+-- the decoded JSON keeps [] and {} apart exactly as the shape would.
+-- (A copy per call: paginate's full result appends to the first page's lists, as botocore's.)
+local function plain(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = plain(x) end
+  return setmetatable(out, getmetatable(v))
+end
+
+local function error_of(resp)
+  return errors.new { code = resp.Error.Code, message = resp.Error.Message,
+    status = resp.ResponseMetadata and resp.ResponseMetadata.HTTPStatusCode }
+end
+
+local function waiter_task(task)
+  local def = task.definition
+  local fired = jmespath.array()
+  local index_of = function(acceptor)
+    for j, a in ipairs(def.acceptors) do if a == acceptor then return j end end
+    return 0
+  end
+  local unshaped = jmespath.array()
+  for i, resp in ipairs(task.responses) do
+    local _, acceptor = waiters.evaluate(def.acceptors, plain(resp))
+    fired[i] = index_of(acceptor)
+    local _, without = waiters.evaluate(def.acceptors, unmarked(resp))
+    unshaped[i] = index_of(without)
+  end
+  local seq, n = task.sequence, 0
+  local client = {
+    service_name = task.service,
+    service = { name = task.service, waiters = function() return { waiters = { [task.waiter] = def } } end },
+    call = function()
+      n = n + 1
+      local resp = plain(seq[n])
+      if resp.Error then error(error_of(resp), 0) end
+      return resp
+    end,
+  }
+  local ok, err = pcall(waiters.wait, client, task.waiter, {}, { delay = 0, max_attempts = #seq })
+  local run
+  if ok then run = "success:" .. n
+  elseif err.code == "WaiterFailure" then run = "failure:" .. err.attempts
+  elseif err.code == "WaiterTimeout" then run = "timeout:" .. err.attempts
+  else run = "error:" .. tostring(err) end
+  return { fired = fired, run = run, unshaped = unshaped }
+end
+
+local function paginator_task(task)
+  local pages, n = task.pages, 0
+  local client = {
+    service_name = task.service,
+    service = { paginator = function(_, op) return { raw = task.config, operation = op } end },
+    call = function()
+      n = n + 1
+      if n > rawlen(pages) then error(errors.new { code = "Exhausted" }, 0) end
+      return plain(pages[n])
+    end,
+  }
+  local seen, finish = jmespath.array(), "done"
+  local ok, err = pcall(function()
+    local next_page, spec = paginate.pages(client, task.operation, {})
+    for page in next_page do
+      local values = jmespath.array()
+      local results = paginate.results(spec, page)
+      for i = 1, #spec.result_key do values[i] = results[i] == nil and jmespath.NULL or results[i] end
+      seen[#seen + 1] = values
+    end
+  end)
+  if not ok then
+    if err.code == "PaginationError" then finish = "repeat"
+    elseif err.code == "Exhausted" then finish = "exhausted"
+    else error(err, 0) end
+  end
+  local full
+  if finish == "done" then
+    n = 0
+    full = paginate.full_result(client, task.operation, {})
+  end
+  return { pages = seen, ["end"] = finish, full = full }
+end
+
+for line in io.lines() do
+  local task = jmespath.decode(line)
+  local ok, answer = pcall(task.kind == "waiter" and waiter_task or paginator_task, task)
+  if not ok then answer = { error = tostring(answer) } end
+  io.write(jmespath.encode(answer), "\n")
+end
