@@ -1,0 +1,90 @@
+-- waiters_moto_test: client:wait on the local cloud (moto, SigV4 checking on) with botocore's
+-- own waiter definitions: EC2 instances running, stopped, terminated; image available; an
+-- instance that never appears (timeout) and one that is terminated (failure state).
+local T = require "testing"
+local cjson = require "cjson"
+local localcloud = require "localcloud"
+local botocore_waiters = require "botocore_waiters"
+
+if not botocore_waiters.load("ec2") then
+  T.skip_all("botocore's waiters-2 for ec2 is not available")
+end
+botocore_waiters.install()  -- until the generated models carry svc:waiters()
+
+local BOOTSTRAP_REQUESTS = 3
+local cloud = localcloud.start { auth = BOOTSTRAP_REQUESTS }
+local REGION = "us-east-1"
+
+local function client(service, credentials)
+  return aws.client(service, { region = REGION, endpoint_url = cloud.url, credentials = credentials,
+    max_attempts = 1 })
+end
+
+local CREDS
+do
+  local boot = { access_key = "AKIABOOTSTRAPEXAMPLE", secret_key = "bootstrapbootstrapbootstrapbootstrap" }
+  local iam = client("iam", boot)
+  iam:CreateUser { UserName = "luaws-waiter" }
+  iam:PutUserPolicy { UserName = "luaws-waiter", PolicyName = "everything",
+    PolicyDocument = cjson.encode { Version = "2012-10-17",
+      Statement = { { Effect = "Allow", Action = "*", Resource = "*" } } } }
+  local key = iam:CreateAccessKey { UserName = "luaws-waiter" }.AccessKey
+  CREDS = { access_key = key.AccessKeyId, secret_key = key.SecretAccessKey }
+end
+
+local ec2 = client("ec2", CREDS)
+local image_id, instance_id
+
+T.test("image_available and instance_running succeed on real responses", function()
+  image_id = ec2:RegisterImage { Name = "luaws-waiter-ami", RootDeviceName = "/dev/xvda",
+    Architecture = "x86_64", VirtualizationType = "hvm" }.ImageId
+  local last, attempts = ec2:wait("image_available", { ImageIds = { image_id } }, { delay = 0.05 })
+  T.eq(last.Images[1].State, "available")
+  T.ok(attempts >= 1)
+  instance_id = ec2:RunInstances { ImageId = image_id, MinCount = 1, MaxCount = 1,
+    InstanceType = "t3.micro" }.Instances[1].InstanceId
+  last = ec2:wait("InstanceRunning", { InstanceIds = { instance_id } }, { delay = 0.05, max_attempts = 20 })
+  T.eq(last.Reservations[1].Instances[1].State.Name, "running")
+  T.eq(last.ResponseMetadata.HTTPStatusCode, 200)
+end)
+
+T.test("instance_stopped and instance_terminated follow the instance's state", function()
+  ec2:StopInstances { InstanceIds = { instance_id } }
+  ec2:wait("instance_stopped", { InstanceIds = { instance_id } }, { delay = 0.05, max_attempts = 20 })
+  ec2:TerminateInstances { InstanceIds = { instance_id } }
+  local last = ec2:wait("instance_terminated", { InstanceIds = { instance_id } }, { delay = 0.05, max_attempts = 20 })
+  T.eq(last.Reservations[1].Instances[1].State.Name, "terminated")
+end)
+
+T.test("a terminated instance puts InstanceRunning in its failure state", function()
+  local e = T.raises(function()
+    ec2:wait("InstanceRunning", { InstanceIds = { instance_id } }, { delay = 0.05 })
+  end)
+  T.eq(e.code, "WaiterFailure")
+  T.eq(e.waiter, "InstanceRunning")
+  T.eq(e.acceptor.expected, "terminated")
+  T.eq(e.attempts, 1)
+  T.match(tostring(e), "^ec2 DescribeInstances: WaiterFailure: waiter InstanceRunning reached a failure state")
+end)
+
+T.test("an instance that never exists: retry on InvalidInstanceID.NotFound, then WaiterTimeout", function()
+  local started = aws.now()
+  local e = T.raises(function()
+    ec2:wait("InstanceExists", { InstanceIds = { "i-0123456789abcdef0" } }, { delay = 0.05, max_attempts = 3 })
+  end)
+  T.eq(e.code, "WaiterTimeout")
+  T.eq(e.attempts, 3)
+  T.eq(e.last_response.Error.Code, "InvalidInstanceID.NotFound")
+  T.ok(aws.now() - started >= 0.1, "slept between attempts")
+end)
+
+T.test("a wrong secret is a failure at once (no acceptor expects AuthFailure)", function()
+  local wrong = client("ec2", { access_key = CREDS.access_key, secret_key = "wrongwrongwrongwrongwrong" })
+  local e = T.raises(function() wrong:wait("InstanceExists", { InstanceIds = { instance_id } }) end)
+  T.eq(e.code, "WaiterFailure")
+  T.eq(e.error.code, "AuthFailure")
+  T.eq(e.attempts, 1)
+end)
+
+cloud.stop()
+T.done()
