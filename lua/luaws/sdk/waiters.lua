@@ -14,12 +14,12 @@ local M = {}
 -- load botocore's JSON; else the model's svc:waiters()).
 M.hooks = { sleep = nil, load = nil }
 
-local NULL, type_of = jmespath.NULL, jmespath.type_of
+local type_of = jmespath.type_of
 
 --- py_equal(a, b) -> python's a == b on JSON values (True == 1, 1 == 1.0, deep lists/dicts).
 local function py_equal(a, b)
-  if a == NULL then a = nil end
-  if b == NULL then b = nil end
+  if type_of(a) == "null" then a = nil end
+  if type_of(b) == "null" then b = nil end
   if type(a) == "boolean" and math.type(b) then a = a and 1 or 0 end
   if type(b) == "boolean" and math.type(a) then b = b and 1 or 0 end
   if a == b then return true end

@@ -150,7 +150,7 @@ end }
 F.not_null = { sig = { {} }, variadic = true, fn = function(_, ...)
   for i = 1, select("#", ...) do
     local v = select(i, ...)
-    if v ~= nil and v ~= NULL then return v end
+    if type_of(v) ~= "null" then return v end
   end
   return nil
 end }

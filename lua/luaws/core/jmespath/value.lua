@@ -14,6 +14,11 @@ M.ARRAY_MT = { __name = "jmespath.array", __jmespath = "array" }
 M.OBJECT_MT = { __name = "jmespath.object", __jmespath = "object" }
 local NULL, ARRAY_MT, OBJECT_MT = M.NULL, M.ARRAY_MT, M.OBJECT_MT
 
+-- luaws.core.json's lossless documents are understood as they are: its null, arrays, objects.
+local json = require "luaws.core.json"
+local JSON_NULL = json.null
+local KIND = { [json.array_mt] = "array", [json.object_mt] = "object" }
+
 --- array(t) -> t marked as a JMESPath array (t defaults to a new table).
 function M.array(t) return setmetatable(t or {}, ARRAY_MT) end
 
@@ -25,12 +30,12 @@ end
 
 --- type_of(v) -> "null" | "string" | "number" | "boolean" | "array" | "object" | "expref".
 function M.type_of(v)
-  if v == nil or v == NULL then return "null" end
+  if v == nil or v == NULL or v == JSON_NULL then return "null" end
   local t = type(v)
   if t == "string" or t == "number" or t == "boolean" then return t end
   if t ~= "table" then return "string" end  -- userdata/functions: treated as opaque strings
   local mt = getmetatable(v)
-  local mark = mt and rawget(mt, "__jmespath")
+  local mark = mt and (KIND[mt] or rawget(mt, "__jmespath"))
   if mark then return mark end
   if next(v) == nil or rawget(v, 1) ~= nil then return "array" end
   return "object"
@@ -57,20 +62,20 @@ end
 
 --- is_false(v) -> true for JMESPath false values: null, false, "", [], {}.
 function M.is_false(v)
-  if v == nil or v == NULL or v == false or v == "" then return true end
+  if v == nil or v == NULL or v == JSON_NULL or v == false or v == "" then return true end
   return type(v) == "table" and next(v) == nil
 end
 
 --- from_null(v) -> v, with NULL turned into nil (for values handed back to Lua callers).
 function M.from_null(v)
-  if v == NULL then return nil end
+  if v == NULL or v == JSON_NULL then return nil end
   return v
 end
 
 --- equal(a, b) -> deep JMESPath equality (python's ==: 1 == 1.0; true ~= 1 only at top level).
 local function equal(a, b)
-  if a == NULL then a = nil end
-  if b == NULL then b = nil end
+  if a == NULL or a == JSON_NULL then a = nil end
+  if b == NULL or b == JSON_NULL then b = nil end
   if a == b then return true end
   local ta, tb = type_of(a), type_of(b)
   if ta ~= tb then
