@@ -103,7 +103,8 @@ end
 --- one of its steps. is_read_only(operation) classifies (the facade's aws.is_read_only); without
 --- one every operation counts as a change.
 --- Operations are checked under their AWS names whatever the spelling, also through
---- client:call(name, ...) and client:paginate(name, ...); plain fields pass straight through.
+--- client:call(name, ...), client:paginate(name, ...) and client:wait(waiter, ...) (checked as
+--- the waiter's operation); plain fields pass straight through.
 function M.guard_client(client, service, the_plan, is_read_only)
   local function check(operation)
     if type(operation) ~= "string" then return end
@@ -124,10 +125,17 @@ function M.guard_client(client, service, the_plan, is_read_only)
     __index = function(_, key)
       local value = client[key]
       if type(value) ~= "function" then return value end
-      if key == "paginate" or key == "call" then
+      if key == "paginate" or key == "paginate_all" or key == "call" then
         return function(_, operation, ...)
           check(operation)
           return value(client, operation, ...)
+        end
+      end
+      if key == "wait" then  -- a waiter calls one operation: its own (e.g. DescribeInstances)
+        return function(_, waiter, ...)
+          local _, definition = client:waiter(waiter)
+          check(definition.operation)
+          return value(client, waiter, ...)
         end
       end
       -- Every other function is treated as an operation: a helper method that is not one is

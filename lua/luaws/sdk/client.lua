@@ -455,6 +455,17 @@ function Client:wait(name, params, opts)
   return require("luaws.sdk.waiters").wait(self, name, params, opts)
 end
 
+--- client:waiter(name) -> canonical name, definition ({operation=, delay=, maxAttempts=,
+--- acceptors=}) of a waiter; raises UnknownWaiter naming the closest ones.
+function Client:waiter(name)
+  return require("luaws.sdk.waiters").get(self.service, name)
+end
+
+--- client:waiter_names() -> the sorted names of the service's waiters.
+function Client:waiter_names()
+  return require("luaws.sdk.waiters").names(self.service)
+end
+
 M.Client = Client
 M.metatable = Client_mt
 require("luaws.sdk.credentials.provider").client_factory = M.new

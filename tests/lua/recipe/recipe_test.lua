@@ -34,6 +34,14 @@ local function fake_aws(calls)
         if op == "paginate" then
           return function(_, name) calls[#calls + 1] = service .. ":paginate:" .. name return function() end end
         end
+        if op == "waiter" then  -- a waiter's definition names the one operation it calls
+          return function(_, name)
+            return name, { operation = name == "KeyGone" and "ScheduleKeyDeletion" or "DescribeKey" }
+          end
+        end
+        if op == "wait" then
+          return function(_, name) calls[#calls + 1] = service .. ":wait:" .. name return {} end
+        end
         return function(self, params)
           assert(self == c, "operation called without the real client as self")
           calls[#calls + 1] = service .. ":" .. op
@@ -265,6 +273,20 @@ end }]])
   T.same(calls, { "kms:paginate:ListGrants" })
   T.eq(report.status, "ok")
   T.eq(report.applied, false)
+end)
+
+T.test("read-only recipes may wait on a waiter whose operation only reads", function()
+  local calls = {}
+  local path = write_recipe("ro_wait", [[
+return { description = "d", categories = { "read-only" }, run = function(ctx)
+  local kms = ctx.client("kms")
+  kms:wait("KeyReady", { KeyId = "k" })
+  local ok, err = pcall(function() kms:wait("KeyGone", { KeyId = "k" }) end)
+  return { ok and "allowed" or err.code }
+end }]])
+  local report = recipe.execute(recipe.load(path), { aws = fake_aws(calls) })
+  T.same(report.result, { "ChangeOutsidePlan" }, report.error and report.error.message)
+  T.same(calls, { "kms:wait:KeyReady" })
 end)
 
 T.test("without a classifier every operation counts as a change", function()
