@@ -9,6 +9,7 @@ through botocore's Waiter.wait and luaws's waiters.wait: same outcome after the 
 For every paginator: random pages go through botocore's PageIterator (result keys, next tokens,
 repeated-token stop, build_full_result) and luaws's paginate; same results.
 """
+import base64
 import json
 import os
 import random
@@ -183,21 +184,43 @@ def paginator_cases(session, rng):
                     pages.append(gen.value(op.output_shape, 0, mention) if op.output_shape else {})
                 tasks.append({"kind": "paginator", "service": service, "operation": op_name,
                               "config": cfg, "pages": pages, "expected": botocore_pages(cfg, pages)})
+            # MaxItems (the last page cut short, a resume token) and StartingToken from it.
+            pages = [gen.value(op.output_shape, 0, mention) if op.output_shape else {} for _ in range(4)]
+            limited = {"kind": "paginator", "service": service, "operation": op_name, "config": cfg,
+                       "pages": pages, "max_items": rng.randint(1, 4)}
+            limited["expected"] = botocore_pages(cfg, pages, max_items=limited["max_items"])
+            tasks.append(limited)
+            resume = limited["expected"]["resume"]
+            if resume:
+                used = limited["expected"]["consumed"]
+                cut = limited["expected"]["cut"]
+                start = used - 1 if cut else used
+                resumed = {"kind": "paginator", "service": service, "operation": op_name, "config": cfg,
+                           "pages": pages, "start": start, "starting_token": resume,
+                           "max_items": rng.choice([None, 2])}
+                resumed["expected"] = botocore_pages(cfg, pages, start, resume, resumed["max_items"])
+                tasks.append(resumed)
     return tasks
 
 
-def botocore_pages(cfg, pages):
-    """-> {"pages": [[result values...], ...], "tokens": [...], "end": "done"|"repeat"|"exhausted",
-    "full": build_full_result() or None} as botocore's paginator sees the scripted pages."""
-    calls = {"n": 0}
+def botocore_pages(cfg, pages, start=0, starting_token=None, max_items=None):
+    """-> {"pages": [[result values...], ...], "end": "done"|"repeat"|"exhausted", "full":
+    build_full_result() or None, "resume": resume token, "consumed": pages taken, "cut": whether
+    the last page was cut short} as botocore's paginator sees the scripted pages."""
+    calls = {"n": start}
 
     def method(**_):
         if calls["n"] >= len(pages):
             raise IndexError("no more pages")
         calls["n"] += 1
         return json.loads(json.dumps(pages[calls["n"] - 1]))
+    config = {}
+    if max_items is not None:
+        config["MaxItems"] = max_items
+    if starting_token is not None:
+        config["StartingToken"] = starting_token
     p = Paginator(method, cfg, None)
-    it = p.paginate()
+    it = p.paginate(PaginationConfig=config)
     seen, end = [], "done"
     try:
         for page in it:
@@ -206,11 +229,16 @@ def botocore_pages(cfg, pages):
         end = "repeat"
     except IndexError:
         end = "exhausted"
+    except TypeError:  # botocore cannot cut a page whose first result key is a map
+        return {"pages": seen, "end": "botocore-crash", "full": None, "resume": None, "consumed": 0, "cut": False}
+    resume = it.resume_token if end == "done" else None
+    consumed = calls["n"]
+    cut = resume is not None and "boto_truncate_amount" in json.loads(base64.b64decode(resume))
     full = None
     if end == "done":
-        calls["n"] = 0
-        full = Paginator(method, cfg, None).paginate().build_full_result()
-    return {"pages": seen, "end": end, "full": full}
+        calls["n"] = start
+        full = Paginator(method, cfg, None).paginate(PaginationConfig=config).build_full_result()
+    return {"pages": seen, "end": end, "full": full, "resume": resume, "consumed": consumed, "cut": cut}
 
 
 def same(a, b):
@@ -243,7 +271,8 @@ def main():
     session = botocore.session.get_session()
     tasks = waiter_cases(session, rng) + paginator_cases(session, rng)
     built = time.time() - started
-    lines = "".join(json.dumps(t["__send"] if "__send" in t else {k: v for k, v in t.items() if k not in ("expected", "run")}) + "\n" for t in tasks)
+    lines = "".join(json.dumps({k: v for k, v in t.items() if k not in ("expected", "run")}) + "\n"
+                    for t in tasks)
     env = dict(os.environ, LUAWS_SOURCE_DIR=SOURCE_DIR)
     out = subprocess.run([LUAWS_BIN, DRIVER], input=lines, env=env, capture_output=True, text=True, timeout=240)
     answers = out.stdout.splitlines()
@@ -252,7 +281,7 @@ def main():
         print("0 passed, 1 failed")
         return 1
     counts = {"waiters": 0, "responses": 0, "fired": 0, "runs": 0, "paginators": set(), "sequences": 0,
-              "pages": 0, "full": 0, "unshaped": 0}
+              "pages": 0, "full": 0, "unshaped": 0, "limited": 0, "skipped": 0}
     failed = 0
     services = set()
 
@@ -281,9 +310,12 @@ def main():
             if got["run"] != task["run"]:
                 fail("%s run: botocore %s, luaws %s" % (where, task["run"], got["run"]))
         else:
+            want = task["expected"]
+            if want["end"] == "botocore-crash":
+                counts["skipped"] += 1
+                continue
             counts["paginators"].add(where)
             counts["sequences"] += 1
-            want = task["expected"]
             if got["end"] != want["end"] or len(got["pages"]) != len(want["pages"]):
                 fail("%s: botocore %s after %d pages, luaws %s after %d" % (
                     where, want["end"], len(want["pages"]), got["end"], len(got["pages"])))
@@ -292,6 +324,10 @@ def main():
                 counts["pages"] += 1
                 if not same(a, b):
                     fail("%s result keys: botocore %s, luaws %s" % (where, json.dumps(a)[:200], json.dumps(b)[:200]))
+            if want["resume"] != got.get("resume"):
+                fail("%s resume token: botocore %s, luaws %s" % (where, want["resume"], got.get("resume")))
+            if task.get("max_items") or task.get("starting_token"):
+                counts["limited"] += 1
             if want["full"] is not None:
                 counts["full"] += 1
                 if not same(drop_none(want["full"]), got["full"]):
@@ -301,8 +337,10 @@ def main():
         counts["waiters"], len({t["service"] for t in tasks if t["kind"] == "waiter"}), counts["responses"],
         counts["fired"], counts["runs"]))
     print("(without marking by shape, %d of those responses would fire another acceptor)" % counts["unshaped"])
-    print("paginators: %d paginators, %d page sequences, %d pages, %d full results" % (
-        len(counts["paginators"]), counts["sequences"], counts["pages"], counts["full"]))
+    print("paginators: %d paginators, %d page sequences (%d with MaxItems/StartingToken), %d pages, "
+          "%d full results" % (len(counts["paginators"]), counts["sequences"], counts["limited"],
+                               counts["pages"], counts["full"]))
+    print("(%d MaxItems cases skipped: botocore raises TypeError cutting a map)" % counts["skipped"])
     print("%d services; built in %.1f s, total %.1f s" % (len(services), built, time.time() - started))
     print("%d passed, %d failed" % (len(tasks) - min(failed, len(tasks)), failed))
     return 1 if failed else 0

@@ -66,7 +66,7 @@ local function waiter_task(task)
 end
 
 local function paginator_task(task)
-  local pages, n = task.pages, 0
+  local pages, n = task.pages, task.start or 0
   local client = {
     service_name = task.service,
     service = { paginator = function(_, op) return { raw = task.config, operation = op } end },
@@ -76,13 +76,16 @@ local function paginator_task(task)
       return plain(pages[n])
     end,
   }
-  local seen, finish = jmespath.array(), "done"
+  local function given(v) if v ~= jmespath.NULL then return v end end
+  local opts = { max_items = given(task.max_items), starting_token = given(task.starting_token) }
+  local seen, finish, info = jmespath.array(), "done", nil
   local ok, err = pcall(function()
-    local next_page, spec = paginate.pages(client, task.operation, {})
+    local next_page
+    next_page, info = paginate.pages(client, task.operation, {}, opts)
     for page in next_page do
       local values = jmespath.array()
-      local results = paginate.results(spec, page)
-      for i = 1, #spec.result_key do values[i] = results[i] == nil and jmespath.NULL or results[i] end
+      local results = paginate.results(info.spec, page)
+      for i = 1, #info.spec.result_key do values[i] = results[i] == nil and jmespath.NULL or results[i] end
       seen[#seen + 1] = values
     end
   end)
@@ -93,10 +96,10 @@ local function paginator_task(task)
   end
   local full
   if finish == "done" then
-    n = 0
-    full = paginate.full_result(client, task.operation, {})
+    n = task.start or 0
+    full = paginate.full_result(client, task.operation, {}, opts)
   end
-  return { pages = seen, ["end"] = finish, full = full }
+  return { pages = seen, ["end"] = finish, full = full, resume = info and info.resume_token, consumed = n }
 end
 
 for line in io.lines() do

@@ -85,76 +85,53 @@ local function lookup(client, op_name)
   return paginator, M.spec(paginator)
 end
 
---- pages(client, op_name, params, opts) -> iterator of pages. opts.page_size sets the limit
---- key, opts.max_pages stops after that many. Raises OperationNotPageable, and PaginationError
---- when the service returns the same token twice.
-function M.pages(client, op_name, params, opts)
-  opts = opts or {}
-  local paginator, spec = lookup(client, op_name)
-  op_name = paginator.operation or op_name
-  local request = {}
-  for k, v in pairs(params or {}) do request[k] = v end
-  if opts.page_size and spec.limit_key then request[spec.limit_key] = opts.page_size end
-  local finished, previous, count, repeated = false, nil, 0, nil
-  return function()
-    if repeated then  -- as botocore: the page came back, the next request is refused
-      finished = true
-      local tokens = repeated
-      repeated = nil
-      errors.raise({ code = "PaginationError", message = string.format(
-        "%s %s returned the same next token twice (%s); stopping", client.service_name, op_name,
-        describe_tokens(tokens)), service = client.service_name, operation = op_name }, 2)
-    end
-    if finished then return nil end
-    local page = shaped.mark_output(client.service, op_name, client:call(op_name, request))
-    count = count + 1
-    local tokens, done = M.next_token(spec, page)
-    if done or (opts.max_pages and count >= opts.max_pages) then
-      finished = true
-      return page
-    end
-    if previous and same_tokens(previous, tokens) then
-      repeated = tokens
-      return page
-    end
-    for _, name in ipairs(spec.input_token) do
-      local token = tokens[name]
-      if token == "None" then token = nil end
-      request[name] = token
-    end
-    previous = tokens
-    return page
-  end, spec
+---------------------------------------------------------------------------------------------------
+-- Resume tokens: botocore's (base64 of python's json.dumps of the next request's tokens, plus
+-- boto_truncate_amount when the last page was cut short), so AWS CLI tokens work here and back.
+---------------------------------------------------------------------------------------------------
+
+--- encode_token(tokens, input_names) -> botocore's resume token for {input_name = token} (in
+--- input_token order, nil as null) and tokens.boto_truncate_amount.
+function M.encode_token(tokens, input_names)
+  local obj, keys = {}, {}
+  for _, name in ipairs(input_names) do
+    keys[#keys + 1] = name
+    obj[name] = tokens[name] == nil and jmespath.NULL or tokens[name]
+  end
+  if tokens.boto_truncate_amount then
+    keys[#keys + 1] = "boto_truncate_amount"
+    obj.boto_truncate_amount = tokens.boto_truncate_amount
+  end
+  return require("luaws.crypto").base64_encode(jmespath.encode(jmespath.object(obj, keys), true))
 end
 
---- items(client, op_name, params, opts) -> iterator of the items under the result keys, page by
---- page, each key in order (a result key whose value is not a list yields that value once).
---- opts.max_items stops after that many items.
-function M.items(client, op_name, params, opts)
-  opts = opts or {}
-  local next_page, spec = M.pages(client, op_name, params, opts)
-  local queue, qi, given = {}, 1, 0
-  return function()
-    while true do
-      if opts.max_items and given >= opts.max_items then return nil end
-      if qi <= #queue then
-        local item = queue[qi]
-        queue[qi], qi = nil, qi + 1
-        given = given + 1
-        return jmespath.NULL ~= item and item or nil
-      end
-      local page = next_page()
-      if not page then return nil end
-      queue, qi = {}, 1
-      for _, v in ipairs(M.results(spec, page)) do
-        if type_of(v) == "array" then
-          for i = 1, rawlen(v) do queue[#queue + 1] = v[i] end
-        elseif v ~= nil then
-          queue[#queue + 1] = v
-        end
-      end
+--- decode_token(text) -> {input_name = token}, truncate amount: a botocore resume token (or the
+--- old "token___N" form). Raises InvalidStartingToken.
+function M.decode_token(text, input_names)
+  local json = type(text) == "string" and require("luaws.crypto").base64_decode(text)
+  local ok, doc = pcall(jmespath.decode, json or "")
+  if ok and type_of(doc) == "object" then
+    local amount = doc.boto_truncate_amount
+    local tokens = {}
+    for k, v in pairs(doc) do
+      if k ~= "boto_truncate_amount" and k ~= "boto_encoded_keys" and v ~= jmespath.NULL then tokens[k] = v end
     end
+    return tokens, math.tointeger(amount) or 0
   end
+  if type(text) == "string" then  -- botocore's deprecated form: tokens joined by "___", then N
+    local parts = {}
+    for part in (text .. "___"):gmatch("(.-)___") do parts[#parts + 1] = part end
+    local amount = 0
+    if #parts == #input_names + 1 and tonumber(parts[#parts]) then
+      amount = math.tointeger(tonumber(parts[#parts])) or 0
+    end
+    local tokens = {}
+    for i, name in ipairs(input_names) do
+      if parts[i] and parts[i] ~= "None" and parts[i] ~= "" then tokens[name] = parts[i] end
+    end
+    if #parts == #input_names or #parts == #input_names + 1 then return tokens, amount end
+  end
+  errors.raise({ code = "InvalidStartingToken", message = "not a pagination token: " .. tostring(text) }, 3)
 end
 
 -- botocore's set_value_from_jmespath: a dotted path, creating the tables on the way.
@@ -168,6 +145,146 @@ local function set_path(t, expression, v)
   t[keys[#keys]] = v
 end
 
+local function sub_list(v, from, to)  -- python's v[from:to] on a list or string (0-based)
+  if type(v) == "string" then return v:sub(from + 1, to) end
+  local out = jmespath.array()
+  for i = from + 1, math.min(to or rawlen(v), rawlen(v)) do out[#out + 1] = v[i] end
+  return out
+end
+
+-- botocore's _handle_first_request after a starting token: skip the items already given.
+local function skip_given(spec, page, amount)
+  local primary = spec.result_key[1]
+  local all = primary:search(page)
+  local data = nil
+  if type_of(all) == "array" or type(all) == "string" then data = sub_list(all, amount) end
+  set_path(page, primary.expression, data)
+  for i = 2, #spec.result_key do
+    local expr = spec.result_key[i]
+    local sample = expr:search(page)
+    local empty = nil
+    if type_of(sample) == "array" then empty = jmespath.array()
+    elseif type(sample) == "string" then empty = ""
+    elseif type(sample) == "number" then empty = sample end
+    set_path(page, expr.expression, empty)
+  end
+end
+
+--- pages(client, op_name, params, opts) -> iterator of pages, info. opts.page_size sets the
+--- limit key; opts.max_items stops after that many items of the first result key (the last page
+--- cut short) and sets info.resume_token, which opts.starting_token takes to carry on (botocore's
+--- PaginationConfig MaxItems / StartingToken, same tokens); opts.max_pages stops after that
+--- many pages. info.spec is the compiled paginator. Raises OperationNotPageable, and
+--- PaginationError when the service returns the same token twice.
+function M.pages(client, op_name, params, opts)
+  opts = opts or {}
+  local paginator, spec = lookup(client, op_name)
+  op_name = paginator.operation or op_name
+  local info = { spec = spec, resume_token = nil }
+  local request = {}
+  for k, v in pairs(params or {}) do request[k] = v end
+  local next_tokens, starting_truncation = {}, 0
+  if opts.starting_token then
+    next_tokens, starting_truncation = M.decode_token(opts.starting_token, spec.input_token)
+  end
+  local function inject(tokens)
+    for _, name in ipairs(spec.input_token) do
+      local token = tokens[name]
+      if token == "None" then token = nil end
+      request[name] = token
+    end
+  end
+  if opts.starting_token then inject(next_tokens) end
+  if opts.page_size and spec.limit_key then request[spec.limit_key] = opts.page_size end
+  local finished, previous, count, repeated, total, first = false, nil, 0, nil, 0, true
+  local max_items = opts.max_items
+  return function()
+    if repeated then  -- as botocore: the page came back, the next request is refused
+      finished = true
+      local tokens = repeated
+      repeated = nil
+      errors.raise({ code = "PaginationError", message = string.format(
+        "%s %s returned the same next token twice (%s); stopping", client.service_name, op_name,
+        describe_tokens(tokens)), service = client.service_name, operation = op_name }, 2)
+    end
+    if finished then return nil end
+    local page = shaped.mark_output(client.service, op_name, client:call(op_name, request))
+    count = count + 1
+    local truncation = 0
+    if first then
+      first = false
+      if opts.starting_token then
+        truncation = starting_truncation
+        skip_given(spec, page, truncation)
+      end
+    end
+    local primary = spec.result_key[1]
+    local current = primary and primary:search(page)
+    local kind = type_of(current)  -- python's len(): items, characters, or a map's keys
+    local n = (kind == "array" and rawlen(current)) or (kind == "string" and (utf8.len(current) or #current))
+      or (kind == "object" and #jmespath.search("keys(@)", current)) or 0
+    if max_items and total + n > max_items and kind ~= "object" then
+      local keep = n - (total + n - max_items)
+      set_path(page, primary.expression, sub_list(current, 0, keep))
+      local resume = {}
+      for k, v in pairs(next_tokens) do resume[k] = v end
+      resume.boto_truncate_amount = keep + truncation
+      info.resume_token = M.encode_token(resume, spec.input_token)
+      finished = true
+      return page
+    end
+    total = total + n
+    local tokens, done = M.next_token(spec, page)
+    next_tokens = tokens
+    if done or (opts.max_pages and count >= opts.max_pages) then
+      finished = true
+      return page
+    end
+    if max_items and total == max_items then
+      info.resume_token = M.encode_token(tokens, spec.input_token)
+      finished = true
+      return page
+    end
+    if previous and same_tokens(previous, tokens) then
+      repeated = tokens
+      return page
+    end
+    inject(tokens)
+    previous = tokens
+    return page
+  end, info
+end
+
+--- items(client, op_name, params, opts) -> iterator of the items under the result keys, page by
+--- page, each key in order (a result key whose value is not a list yields that value once), and
+--- the pages' info (see pages: max_items, starting_token, info.resume_token).
+function M.items(client, op_name, params, opts)
+  local next_page, info = M.pages(client, op_name, params, opts)
+  local queue, qi = {}, 1
+  return function()
+    while true do
+      if qi <= #queue then
+        local item = queue[qi]
+        queue[qi], qi = nil, qi + 1
+        return item
+      end
+      local page = next_page()
+      if not page then return nil end
+      queue, qi = {}, 1
+      for _, v in ipairs(M.results(info.spec, page)) do
+        if type_of(v) == "array" then
+          for i = 1, rawlen(v) do
+            if v[i] ~= jmespath.NULL then queue[#queue + 1] = v[i] end
+          end
+        elseif v ~= nil then
+          queue[#queue + 1] = v
+        end
+      end
+    end
+  end, info
+end
+
+
 -- botocore.utils.merge_dicts(a, b): b's objects merged into a's, everything else replaced.
 local function merge(a, b)
   for k, v in pairs(b) do
@@ -180,7 +297,8 @@ end
 --- botocore's build_full_result (which appends to the first page's lists, so a
 --- non_aggregate key that contains a result key carries the joined list too).
 function M.full_result(client, op_name, params, opts)
-  local next_page, spec = M.pages(client, op_name, params, opts)
+  local next_page, info = M.pages(client, op_name, params, opts)
+  local spec = info.spec
   local complete, non_aggregate = {}, nil
   for page in next_page do
     if not non_aggregate then
@@ -206,6 +324,7 @@ function M.full_result(client, op_name, params, opts)
     end
   end
   merge(complete, non_aggregate or {})
+  if info.resume_token then complete.NextToken = info.resume_token end
   return complete
 end
 
@@ -214,7 +333,7 @@ end
 function M.paginate(client, op_name, params, opts)
   opts = opts or {}
   if opts.items then return M.items(client, op_name, params, opts) end
-  return (M.pages(client, op_name, params, opts))
+  return M.pages(client, op_name, params, opts)
 end
 
 return M

@@ -4,7 +4,14 @@ local T = require "testing"
 local fakeserver = require "fakeserver"
 local paginate = require "luaws.sdk.paginate"
 
--- A client stand-in: pages from a list, requests recorded.
+local function deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = deep_copy(x) end
+  return out
+end
+
+-- A client stand-in: pages (fresh copies) from a list, requests recorded.
 local function scripted(config, pages)
   local sent, n = {}, 0
   local client = { service_name = "svc", service = {
@@ -14,7 +21,7 @@ local function scripted(config, pages)
     local copy = {}
     for k, v in pairs(params) do copy[k] = v end
     sent[#sent + 1] = { op = op, params = copy }
-    return assert(pages[n], "asked for a page too many")
+    return deep_copy(assert(pages[n], "asked for a page too many"))
   end
   return client, sent
 end
@@ -94,6 +101,31 @@ T.test("max_items and max_pages stop early; no paginator is OperationNotPageable
   T.eq(#sent, 1)
   local e = T.raises(function() paginate.pages(scripted(nil, {}), "Nope", {}) end)
   T.eq(e.code, "OperationNotPageable")
+end)
+
+T.test("max_items cuts the last page and gives botocore's resume token; starting_token resumes", function()
+  local config = { input_token = "NextToken", output_token = "NextToken", result_key = "Items" }
+  local pages = { { NextToken = "a", Items = { 1, 2 } }, { NextToken = "b", Items = { 3, 4 } }, { Items = { 5 } } }
+  local next_page, info = paginate.pages(scripted(config, pages), "List", {}, { max_items = 3 })
+  local got = {}
+  for page in next_page do for _, v in ipairs(page.Items) do got[#got + 1] = v end end
+  T.same(got, { 1, 2, 3 })
+  -- what botocore's TokenEncoder gives for {"NextToken": "a", "boto_truncate_amount": 1}
+  T.eq(info.resume_token, "eyJOZXh0VG9rZW4iOiAiYSIsICJib3RvX3RydW5jYXRlX2Ftb3VudCI6IDF9")
+  local client, sent = scripted(config, { pages[2], pages[3] })
+  got = {}
+  for item in paginate.items(client, "List", {}, { starting_token = info.resume_token }) do got[#got + 1] = item end
+  T.same(got, { 4, 5 }, "the item already given is skipped")
+  T.same(sent[1].params, { NextToken = "a" })
+  local first = paginate.full_result(scripted(config, pages), "List", {}, { max_items = 2 })
+  T.same(first.Items, { 1, 2 })
+  T.eq(first.NextToken, "eyJOZXh0VG9rZW4iOiAiYSJ9", "a page boundary: no truncate amount")
+  local tokens, amount = paginate.decode_token(
+    "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAyfQ==", { "NextToken" })
+  T.same(tokens, {})
+  T.eq(amount, 2)
+  local e = T.raises(function() paginate.decode_token("not a token", { "A", "B" }) end)
+  T.eq(e.code, "InvalidStartingToken")
 end)
 
 T.test("through a real client: iam GetAccountAuthorizationDetails, four result keys (query XML)", function()

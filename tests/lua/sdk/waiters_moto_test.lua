@@ -86,5 +86,25 @@ T.test("a wrong secret is a failure at once (no acceptor expects AuthFailure)", 
   T.eq(e.attempts, 1)
 end)
 
+-- DynamoDB (JSON 1.0) once its model ships: table_exists / table_not_exists.
+if pcall(require("luaws.sdk.model").load, "dynamodb") then
+  T.test("dynamodb table_exists and table_not_exists", function()
+    local ddb = client("dynamodb", CREDS)
+    ddb:CreateTable { TableName = "luaws-waiter", BillingMode = "PAY_PER_REQUEST",
+      AttributeDefinitions = { { AttributeName = "id", AttributeType = "S" } },
+      KeySchema = { { AttributeName = "id", KeyType = "HASH" } } }
+    local last = ddb:wait("table_exists", { TableName = "luaws-waiter" }, { delay = 0.05, max_attempts = 20 })
+    T.eq(last.Table.TableStatus, "ACTIVE")
+    ddb:DeleteTable { TableName = "luaws-waiter" }
+    local _, attempts = ddb:wait("TableNotExists", { TableName = "luaws-waiter" }, { delay = 0.05 })
+    T.eq(attempts, 1)
+    local e = T.raises(function()
+      ddb:wait("TableExists", { TableName = "luaws-waiter" }, { delay = 0, max_attempts = 2 })
+    end)
+    T.eq(e.code, "WaiterTimeout")
+    T.eq(e.last_response.Error.Code, "ResourceNotFoundException")
+  end)
+end
+
 cloud.stop()
 T.done()

@@ -262,9 +262,10 @@ local function encode_string(s)
   return '"' .. out .. '"'
 end
 
---- encode(v) -> compact JSON text as python's json.dumps(v, separators=(',', ':')) writes it
--- (ASCII only, \u escapes; floats as python's repr; object keys in their recorded order).
-local function encode(v)
+--- encode(v, spaced) -> JSON text as python's json.dumps writes it: compact (separators ","
+-- and ":") or, with spaced, python's default ", " and ": ". ASCII only (\u escapes), floats as
+-- python's repr, object keys in their recorded order (else sorted).
+local function encode(v, spaced)
   local t = type_of(v)
   if t == "null" then return "null" end
   if t == "boolean" then return tostring(v) end
@@ -276,15 +277,16 @@ local function encode(v)
     if type(v) ~= "string" then v = tostring(v) end
     return utf8.len(v) and encode_string(v) or encode_string((v:gsub("[\128-\255]", "?")))
   end
+  local comma, colon = spaced and ", " or ",", spaced and ": " or ":"
   if t == "array" then
     local parts = {}
-    for i = 1, M.len(v) do parts[i] = encode(v[i]) end
-    return "[" .. table.concat(parts, ",") .. "]"
+    for i = 1, M.len(v) do parts[i] = encode(v[i], spaced) end
+    return "[" .. table.concat(parts, comma) .. "]"
   end
   if t == "expref" then return "null" end
   local parts = {}
-  for _, k in ipairs(M.keys(v)) do parts[#parts + 1] = encode_string(k) .. ":" .. encode(v[k]) end
-  return "{" .. table.concat(parts, ",") .. "}"
+  for _, k in ipairs(M.keys(v)) do parts[#parts + 1] = encode_string(k) .. colon .. encode(v[k], spaced) end
+  return "{" .. table.concat(parts, comma) .. "}"
 end
 M.encode = encode
 
