@@ -1,36 +1,32 @@
 -- core.jmespath.value: JSON values in Lua for JMESPath: types, null, truth, equality, JSON text.
 --
--- Lua cannot tell [] from {} or keep a null inside a list, so JMESPath marks what it builds:
--- arrays carry ARRAY_MT, objects OBJECT_MT (or a per-object metatable whose `keys` field keeps
--- their key order), and a null inside an array or object is NULL (cjson.null when cjson is
--- there). Unmarked tables (what the protocol parsers return) are arrays when they are empty or
--- have [1], else objects; unmarked objects iterate in sorted key order.
+-- Lua cannot tell [] from {} or keep a null inside a list, so JMESPath marks what it builds
+-- with luaws.core.json's kinds (so its encoder writes them back exactly): arrays carry
+-- json.array_mt, objects json.object_mt (or a per-object metatable whose `keys` field keeps
+-- their key order), and a null inside an array or object is json.null (cjson.null is read as
+-- null too). Unmarked tables (what the protocol parsers return) are arrays when they are empty
+-- or have [1], else objects; unmarked objects iterate in sorted key order.
 local M = {}
 
-local ok_cjson, cjson = pcall(require, "cjson")
-M.NULL = ok_cjson and cjson.null or setmetatable({}, { __name = "jmespath.null",
-  __tostring = function() return "null" end })
-M.ARRAY_MT = { __name = "jmespath.array", __jmespath = "array" }
-M.OBJECT_MT = { __name = "jmespath.object", __jmespath = "object" }
-local NULL, ARRAY_MT, OBJECT_MT = M.NULL, M.ARRAY_MT, M.OBJECT_MT
-
--- luaws.core.json's lossless documents are understood as they are: its null, arrays, objects.
 local json = require "luaws.core.json"
-local JSON_NULL = json.null
-local KIND = { [json.array_mt] = "array", [json.object_mt] = "object" }
+local ok_cjson, cjson = pcall(require, "cjson")
+local CJSON_NULL = ok_cjson and cjson.null or json.null
+M.NULL, M.ARRAY_MT, M.OBJECT_MT = json.null, json.array_mt, json.object_mt
+local NULL, ARRAY_MT, OBJECT_MT = M.NULL, M.ARRAY_MT, M.OBJECT_MT
+local KIND = { [ARRAY_MT] = "array", [OBJECT_MT] = "object" }
 
 --- array(t) -> t marked as a JMESPath array (t defaults to a new table).
 function M.array(t) return setmetatable(t or {}, ARRAY_MT) end
 
 --- object(t, keys) -> t marked as a JMESPath object; keys (optional) is its key order.
 function M.object(t, keys)
-  if keys then return setmetatable(t or {}, { __name = "jmespath.object", __jmespath = "object", keys = keys }) end
+  if keys then return setmetatable(t or {}, { __name = "luaws.json.object", __jmespath = "object", keys = keys }) end
   return setmetatable(t or {}, OBJECT_MT)
 end
 
 --- type_of(v) -> "null" | "string" | "number" | "boolean" | "array" | "object" | "expref".
 function M.type_of(v)
-  if v == nil or v == NULL or v == JSON_NULL then return "null" end
+  if v == nil or v == NULL or v == CJSON_NULL then return "null" end
   local t = type(v)
   if t == "string" or t == "number" or t == "boolean" then return t end
   if t ~= "table" then return "string" end  -- userdata/functions: treated as opaque strings
@@ -62,20 +58,20 @@ end
 
 --- is_false(v) -> true for JMESPath false values: null, false, "", [], {}.
 function M.is_false(v)
-  if v == nil or v == NULL or v == JSON_NULL or v == false or v == "" then return true end
+  if v == nil or v == NULL or v == CJSON_NULL or v == false or v == "" then return true end
   return type(v) == "table" and next(v) == nil
 end
 
 --- from_null(v) -> v, with NULL turned into nil (for values handed back to Lua callers).
 function M.from_null(v)
-  if v == NULL or v == JSON_NULL then return nil end
+  if v == NULL or v == CJSON_NULL then return nil end
   return v
 end
 
 --- equal(a, b) -> deep JMESPath equality (python's ==: 1 == 1.0; true ~= 1 only at top level).
 local function equal(a, b)
-  if a == NULL or a == JSON_NULL then a = nil end
-  if b == NULL or b == JSON_NULL then b = nil end
+  if a == NULL or a == CJSON_NULL then a = nil end
+  if b == NULL or b == CJSON_NULL then b = nil end
   if a == b then return true end
   local ta, tb = type_of(a), type_of(b)
   if ta ~= tb then
