@@ -30,7 +30,12 @@ for line in io.lines() do
   local data = case[2]
   if data == j.NULL then data = nil end
   local ok, r = pcall(j.search, case[1], data)
-  if ok then io.write("ok ", j.encode(r), "\n")
+  local function exprefs(v)
+    if j.type_of(v) == "expref" then return "<expref>" end
+    if type(v) == "table" then for k, x in pairs(v) do v[k] = exprefs(x) end end
+    return v
+  end
+  if ok then io.write("ok ", j.encode(exprefs(r)), "\n")
   else io.write("err ", type(r) == "table" and (KIND[r.code] or tostring(r.code)) or ("lua:" .. tostring(r)):gsub("\n", " "), "\n") end
 end
 '''
