@@ -131,6 +131,8 @@ def waiter_cases(session, rng):
                 expected.append(fired)
             # One run of the whole loop: the first few responses in order, max attempts = their count.
             seq = responses[:rng.randint(1, 6)]
+            if not any(t["kind"] == "definitions" and t["service"] == service for t in tasks):
+                tasks.append({"kind": "definitions", "service": service, "expected": wm._waiter_config})  # noqa: SLF001
             tasks.append({"kind": "waiter", "service": service, "waiter": name,
                           "definition": raw, "responses": responses, "sequence": seq,
                           "expected": expected, "run": botocore_run(name, cfg, seq)})
@@ -281,7 +283,7 @@ def main():
         print("0 passed, 1 failed")
         return 1
     counts = {"waiters": 0, "responses": 0, "fired": 0, "runs": 0, "paginators": set(), "sequences": 0,
-              "pages": 0, "full": 0, "unshaped": 0, "limited": 0, "skipped": 0}
+              "pages": 0, "full": 0, "unshaped": 0, "limited": 0, "skipped": 0, "shipped": 0}
     failed = 0
     services = set()
 
@@ -296,6 +298,12 @@ def main():
         where = "%s %s" % (task["service"], task.get("waiter") or task.get("operation"))
         if "error" in got:
             fail("%s: luaws raised %s" % (where, got["error"]))
+            continue
+        if task["kind"] == "definitions":
+            if got.get("shipped"):
+                counts["shipped"] += 1
+                if not same(json.loads(json.dumps(task["expected"])), got["waiters"]):
+                    fail("%s: svc:waiters() differs from botocore's waiters-2" % where)
             continue
         if task["kind"] == "waiter":
             counts["waiters"] += 1
@@ -336,13 +344,14 @@ def main():
     print("waiters: %d waiters of %d services, %d responses (%d matched an acceptor), %d whole runs" % (
         counts["waiters"], len({t["service"] for t in tasks if t["kind"] == "waiter"}), counts["responses"],
         counts["fired"], counts["runs"]))
+    print("shipped waiter definitions (svc:waiters()) equal to botocore's: %d services" % counts["shipped"])
     print("(without marking by shape, %d of those responses would fire another acceptor)" % counts["unshaped"])
     print("paginators: %d paginators, %d page sequences (%d with MaxItems/StartingToken), %d pages, "
           "%d full results" % (len(counts["paginators"]), counts["sequences"], counts["limited"],
                                counts["pages"], counts["full"]))
     print("(%d MaxItems cases skipped: botocore raises TypeError cutting a map)" % counts["skipped"])
     print("%d services; built in %.1f s, total %.1f s" % (len(services), built, time.time() - started))
-    print("%d passed, %d failed" % (len(tasks) - min(failed, len(tasks)), failed))
+    print("%d passed, %d failed" % (len(tasks) - min(failed, len(tasks)), failed))  # tasks, failures
     return 1 if failed else 0
 
 

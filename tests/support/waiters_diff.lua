@@ -102,9 +102,18 @@ local function paginator_task(task)
   return { pages = seen, ["end"] = finish, full = full, resume = info and info.resume_token, consumed = n }
 end
 
+-- The shipped definitions (svc:waiters() of the generated models), when the model has them.
+local function definitions_task(task)
+  local ok, svc = pcall(require("luaws.sdk.model").load, task.service)
+  if not ok or type(svc.waiters) ~= "function" then return { shipped = false } end
+  return { shipped = true, waiters = waiters.definitions(svc) }
+end
+
+local KINDS = { waiter = waiter_task, paginator = paginator_task, definitions = definitions_task }
+
 for line in io.lines() do
   local task = jmespath.decode(line)
-  local ok, answer = pcall(task.kind == "waiter" and waiter_task or paginator_task, task)
+  local ok, answer = pcall(KINDS[task.kind], task)
   if not ok then answer = { error = tostring(answer) } end
   io.write(jmespath.encode(answer), "\n")
 end
