@@ -205,10 +205,10 @@ function M.wait(client, name, params, opts)
     local response, raised
     if ok then
       response = require("luaws.sdk.shaped").mark_output(service, def.operation, result)
-    elseif errors.is_error(result) and result.status then
+    elseif errors.is_error(result) and result.status and result.code ~= "ResponseParseError" then
       response, raised = error_response(result), result
     else
-      error(result, 0)  -- not an answer from the service: transport, validation, ...
+      error(result, 0)  -- not an answer from the service: transport, validation, unreadable 2xx
     end
     attempts = attempts + 1
     local state, acceptor = M.evaluate(acceptors, response)
