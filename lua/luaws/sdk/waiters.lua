@@ -9,9 +9,9 @@ local jmespath = require "luaws.core.jmespath"
 
 local M = {}
 
--- Hooks the tests replace: sleep (else luaws.sdk.client's sleep hook, else the scheduler's
--- sleep, so other coroutines run meanwhile) and load(service) -> waiters-2 table or nil (tests
--- load botocore's JSON; else the model's svc:waiters()).
+-- Hooks the tests replace: sleep (else the scheduler's sleep, so other coroutines run
+-- meanwhile) and load(service) -> waiters-2 table or nil (tests load botocore's JSON; else the
+-- model's svc:waiters()).
 M.hooks = { sleep = nil, load = nil }
 
 local type_of = jmespath.type_of
@@ -176,8 +176,7 @@ end
 
 local function sleep(seconds)
   if seconds <= 0 then return end
-  local hook = M.hooks.sleep or require("luaws.sdk.client").hooks.sleep
-  if hook then return hook(seconds) end
+  if M.hooks.sleep then return M.hooks.sleep(seconds) end
   require("luaws.http").sleep(seconds)
 end
 
