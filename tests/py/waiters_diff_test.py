@@ -166,6 +166,9 @@ def paginator_cases(session, rng):
             pm = session.get_paginator_model(service)
         except Exception:  # noqa: BLE001
             continue
+        configs = pm._paginator_config  # noqa: SLF001
+        tasks.append({"kind": "definitions", "service": service, "paginators": sorted(configs),
+                      "expected_paginators": configs})
         sm = None
         for op_name, cfg in sorted(pm._paginator_config.items()):  # noqa: SLF001
             if sm is None:
@@ -283,7 +286,7 @@ def main():
         print("0 passed, 1 failed")
         return 1
     counts = {"waiters": 0, "responses": 0, "fired": 0, "runs": 0, "paginators": set(), "sequences": 0,
-              "pages": 0, "full": 0, "unshaped": 0, "limited": 0, "skipped": 0, "shipped": 0}
+              "pages": 0, "full": 0, "unshaped": 0, "limited": 0, "skipped": 0, "shipped": 0, "shipped_paginators": 0}
     failed = 0
     services = set()
 
@@ -295,15 +298,22 @@ def main():
     for task, line in zip(tasks, answers):
         got = json.loads(line)
         services.add(task["service"])
-        where = "%s %s" % (task["service"], task.get("waiter") or task.get("operation"))
+        where = "%s %s" % (task["service"], task.get("waiter") or task.get("operation") or "")
         if "error" in got:
             fail("%s: luaws raised %s" % (where, got["error"]))
             continue
         if task["kind"] == "definitions":
-            if got.get("shipped"):
+            if "expected" in task and got.get("shipped"):
                 counts["shipped"] += 1
                 if not same(json.loads(json.dumps(task["expected"])), got["waiters"]):
                     fail("%s: svc:waiters() differs from botocore's waiters-2" % where)
+            for op, want in task.get("expected_paginators", {}).items():
+                have = (got.get("paginators") or {}).get(op)
+                if have is None:
+                    continue  # the model is not shipped (a fresh clone before generation)
+                counts["shipped_paginators"] += 1
+                if not same(json.loads(json.dumps(want)), have):
+                    fail("%s %s: svc:paginator() differs from botocore's: %s vs %s" % (where, op, want, have))
             continue
         if task["kind"] == "waiter":
             counts["waiters"] += 1
@@ -344,7 +354,8 @@ def main():
     print("waiters: %d waiters of %d services, %d responses (%d matched an acceptor), %d whole runs" % (
         counts["waiters"], len({t["service"] for t in tasks if t["kind"] == "waiter"}), counts["responses"],
         counts["fired"], counts["runs"]))
-    print("shipped waiter definitions (svc:waiters()) equal to botocore's: %d services" % counts["shipped"])
+    print("shipped definitions equal to botocore's: waiters of %d services, %d paginators" % (
+        counts["shipped"], counts["shipped_paginators"]))
     print("(without marking by shape, %d of those responses would fire another acceptor)" % counts["unshaped"])
     print("paginators: %d paginators, %d page sequences (%d with MaxItems/StartingToken), %d pages, "
           "%d full results" % (len(counts["paginators"]), counts["sequences"], counts["limited"],

@@ -105,8 +105,14 @@ end
 -- The shipped definitions (svc:waiters() of the generated models), when the model has them.
 local function definitions_task(task)
   local ok, svc = pcall(require("luaws.sdk.model").load, task.service)
-  if not ok or type(svc.waiters) ~= "function" then return { shipped = false } end
-  return { shipped = true, waiters = waiters.definitions(svc) }
+  if not ok then return { shipped = false } end
+  local pages = jmespath.object()
+  for _, op in ipairs(task.paginators or {}) do
+    local p = svc:paginator(op)
+    pages[op] = p and (p.raw or p) or jmespath.NULL
+  end
+  if type(svc.waiters) ~= "function" then return { shipped = false, paginators = pages } end
+  return { shipped = true, waiters = waiters.definitions(svc), paginators = pages }
 end
 
 local KINDS = { waiter = waiter_task, paginator = paginator_task, definitions = definitions_task }

@@ -10,7 +10,7 @@ local jmespath = require "luaws.core.jmespath"
 local M = {}
 
 -- Hooks the tests replace: sleep (else the scheduler's sleep, so other coroutines run
--- meanwhile) and load(service) -> waiters-2 table or nil (tests load botocore's JSON; else the
+-- meanwhile) and load(service) -> waiters-2 table or nil (a test's own definitions; nil: the
 -- model's svc:waiters()).
 M.hooks = { sleep = nil, load = nil }
 

@@ -1,15 +1,10 @@
--- waiters_moto_test: client:wait on the local cloud (moto, SigV4 checking on) with botocore's
--- own waiter definitions: EC2 instances running, stopped, terminated; image available; an
--- instance that never appears (timeout) and one that is terminated (failure state).
+-- waiters_moto_test: client:wait on the local cloud (moto, SigV4 checking on) with the shipped
+-- waiter definitions (svc:waiters()): EC2 instances running, stopped, terminated; image
+-- available; an instance that never appears (timeout), one that is terminated (failure state);
+-- DynamoDB tables that exist and stop existing.
 local T = require "testing"
 local cjson = require "cjson"
 local localcloud = require "localcloud"
-local botocore_waiters = require "botocore_waiters"
-
-if not botocore_waiters.load("ec2") then
-  T.skip_all("botocore's waiters-2 for ec2 is not available")
-end
-botocore_waiters.install()  -- until the generated models carry svc:waiters()
 
 local BOOTSTRAP_REQUESTS = 3
 local cloud = localcloud.start { auth = BOOTSTRAP_REQUESTS }
@@ -86,25 +81,22 @@ T.test("a wrong secret is a failure at once (no acceptor expects AuthFailure)", 
   T.eq(e.attempts, 1)
 end)
 
--- DynamoDB (JSON 1.0) once its model ships: table_exists / table_not_exists.
-if pcall(require("luaws.sdk.model").load, "dynamodb") then
-  T.test("dynamodb table_exists and table_not_exists", function()
-    local ddb = client("dynamodb", CREDS)
-    ddb:CreateTable { TableName = "luaws-waiter", BillingMode = "PAY_PER_REQUEST",
-      AttributeDefinitions = { { AttributeName = "id", AttributeType = "S" } },
-      KeySchema = { { AttributeName = "id", KeyType = "HASH" } } }
-    local last = ddb:wait("table_exists", { TableName = "luaws-waiter" }, { delay = 0.05, max_attempts = 20 })
-    T.eq(last.Table.TableStatus, "ACTIVE")
-    ddb:DeleteTable { TableName = "luaws-waiter" }
-    local _, attempts = ddb:wait("TableNotExists", { TableName = "luaws-waiter" }, { delay = 0.05 })
-    T.eq(attempts, 1)
-    local e = T.raises(function()
-      ddb:wait("TableExists", { TableName = "luaws-waiter" }, { delay = 0, max_attempts = 2 })
-    end)
-    T.eq(e.code, "WaiterTimeout")
-    T.eq(e.last_response.Error.Code, "ResourceNotFoundException")
+T.test("dynamodb table_exists and table_not_exists", function()
+  local ddb = client("dynamodb", CREDS)
+  ddb:CreateTable { TableName = "luaws-waiter", BillingMode = "PAY_PER_REQUEST",
+    AttributeDefinitions = { { AttributeName = "id", AttributeType = "S" } },
+    KeySchema = { { AttributeName = "id", KeyType = "HASH" } } }
+  local last = ddb:wait("table_exists", { TableName = "luaws-waiter" }, { delay = 0.05, max_attempts = 20 })
+  T.eq(last.Table.TableStatus, "ACTIVE")
+  ddb:DeleteTable { TableName = "luaws-waiter" }
+  local _, attempts = ddb:wait("TableNotExists", { TableName = "luaws-waiter" }, { delay = 0.05 })
+  T.eq(attempts, 1)
+  local e = T.raises(function()
+    ddb:wait("TableExists", { TableName = "luaws-waiter" }, { delay = 0, max_attempts = 2 })
   end)
-end
+  T.eq(e.code, "WaiterTimeout")
+  T.eq(e.last_response.Error.Code, "ResourceNotFoundException")
+end)
 
 cloud.stop()
 T.done()
