@@ -98,5 +98,18 @@ T.test("dynamodb table_exists and table_not_exists", function()
   T.eq(e.last_response.Error.Code, "ResourceNotFoundException")
 end)
 
+T.test("iam role_exists (query protocol, a status matcher) and a NoSuchEntity timeout", function()
+  local iam = client("iam", CREDS)
+  iam:CreateRole { RoleName = "luaws-waited", AssumeRolePolicyDocument = cjson.encode { Version = "2012-10-17",
+    Statement = { { Effect = "Allow", Principal = { Service = "ec2.amazonaws.com" }, Action = "sts:AssumeRole" } } } }
+  local last, attempts = iam:wait("role_exists", { RoleName = "luaws-waited" })
+  T.eq(attempts, 1)
+  T.eq(last.Role.RoleName, "luaws-waited")
+  local e = T.raises(function() iam:wait("RoleExists", { RoleName = "nobody" }, { delay = 0, max_attempts = 2 }) end)
+  T.eq(e.code, "WaiterTimeout")
+  T.eq(e.last_response.Error.Code, "NoSuchEntity")
+  T.eq(e.last_response.ResponseMetadata.HTTPStatusCode, 404)
+end)
+
 cloud.stop()
 T.done()
