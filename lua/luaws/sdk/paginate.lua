@@ -256,8 +256,9 @@ function M.pages(client, op_name, params, opts)
 end
 
 --- items(client, op_name, params, opts) -> iterator of the items under the result keys, page by
---- page, each key in order (a result key whose value is not a list yields that value once), and
---- the pages' info (see pages: max_items, starting_token, info.resume_token).
+--- page, each key in order (a key whose value is a structure yields it once; numbers and strings
+--- such as Scan's Count are no items), and the pages' info (see pages: max_items,
+--- starting_token, info.resume_token).
 function M.items(client, op_name, params, opts)
   local next_page, info = M.pages(client, op_name, params, opts)
   local queue, qi = {}, 1
@@ -276,9 +277,9 @@ function M.items(client, op_name, params, opts)
           for i = 1, rawlen(v) do
             if v[i] ~= jmespath.NULL then queue[#queue + 1] = v[i] end
           end
-        elseif v ~= nil then
+        elseif type_of(v) == "object" then
           queue[#queue + 1] = v
-        end
+        end  -- a count (DynamoDB Scan's Count, ScannedCount) is no item
       end
     end
   end, info

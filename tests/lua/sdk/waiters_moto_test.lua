@@ -98,6 +98,32 @@ T.test("dynamodb table_exists and table_not_exists", function()
   T.eq(e.last_response.Error.Code, "ResourceNotFoundException")
 end)
 
+T.test("dynamodb Scan pages on a map token (LastEvaluatedKey); paginate_all adds up Count", function()
+  local ddb = client("dynamodb", CREDS)
+  ddb:CreateTable { TableName = "luaws-pages", BillingMode = "PAY_PER_REQUEST",
+    AttributeDefinitions = { { AttributeName = "id", AttributeType = "S" } },
+    KeySchema = { { AttributeName = "id", KeyType = "HASH" } } }
+  ddb:wait("TableExists", { TableName = "luaws-pages" }, { delay = 0.05 })
+  for i = 1, 7 do ddb:PutItem { TableName = "luaws-pages", Item = { id = { S = "item-" .. i } } } end
+  local ids, pages = {}, 0
+  for page in ddb:paginate("Scan", { TableName = "luaws-pages" }, { page_size = 3 }) do
+    pages = pages + 1
+    for _, item in ipairs(page.Items) do ids[#ids + 1] = item.id.S end
+  end
+  table.sort(ids)
+  T.eq(#ids, 7)
+  T.eq(ids[1], "item-1")
+  T.ok(pages >= 3, "pages of 3: " .. pages)
+  local full = ddb:paginate_all("Scan", { TableName = "luaws-pages" }, { page_size = 2 })
+  T.eq(#full.Items, 7)
+  T.eq(full.Count, 7, "Count is a result key: summed over the pages")
+  local some = {}
+  for item in ddb:paginate("Scan", { TableName = "luaws-pages" }, { items = true, page_size = 3, max_items = 4 }) do
+    some[#some + 1] = item
+  end
+  T.eq(#some, 4)
+end)
+
 T.test("iam role_exists (query protocol, a status matcher) and a NoSuchEntity timeout", function()
   local iam = client("iam", CREDS)
   iam:CreateRole { RoleName = "luaws-waited", AssumeRolePolicyDocument = cjson.encode { Version = "2012-10-17",
