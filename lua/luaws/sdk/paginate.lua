@@ -195,7 +195,14 @@ function M.pages(client, op_name, params, opts)
     end
   end
   if opts.starting_token then inject(next_tokens) end
-  if opts.page_size and spec.limit_key then request[spec.limit_key] = opts.page_size end
+  if opts.page_size then
+    if not spec.limit_key then  -- as botocore: a page size needs the paginator's limit key
+      errors.raise({ code = "PaginationError", message = string.format(
+        "%s %s has no page size parameter (its paginator names no limit_key)", client.service_name, op_name),
+        service = client.service_name, operation = op_name }, 2)
+    end
+    request[spec.limit_key] = opts.page_size
+  end
   local finished, previous, count, repeated, total, first = false, nil, 0, nil, 0, true
   local max_items = opts.max_items
   return function()

@@ -101,6 +101,9 @@ T.test("max_items and max_pages stop early; no paginator is OperationNotPageable
   T.eq(#sent, 1)
   local e = T.raises(function() paginate.pages(scripted(nil, {}), "Nope", {}) end)
   T.eq(e.code, "OperationNotPageable")
+  e = T.raises(function() paginate.pages(scripted(config, {}), "List", {}, { page_size = 5 }) end)
+  T.eq(e.code, "PaginationError")
+  T.match(e.message, "no page size parameter")
 end)
 
 T.test("max_items cuts the last page and gives botocore's resume token; starting_token resumes", function()
