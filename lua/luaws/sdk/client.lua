@@ -448,7 +448,8 @@ function Client:paginate_all(op_name, params, opts)
 end
 
 --- client:wait(name, params, opts) -> last response, attempts. Runs the service's waiter
---- (botocore's "TableExists" or boto3's "table_exists") until success; opts = {delay=,
+--- (botocore's "TableExists" or boto3's "table_exists", or a waiters-2 definition table of
+--- one's own) until success; opts = {delay=,
 --- max_attempts=} override the definition. Raises WaiterFailure, WaiterTimeout, UnknownWaiter
 --- (see luaws.sdk.waiters).
 function Client:wait(name, params, opts)

@@ -136,8 +136,12 @@ end
 local function squash(s) return (s:gsub("[_%-]", ""):lower()) end
 
 --- get(service, name) -> canonical name, definition. `name` may be botocore's ("TableExists")
---- or boto3's ("table_exists"). Raises UnknownWaiter naming the closest waiters.
+--- or boto3's ("table_exists"), or a definition of one's own ({operation=, acceptors=, delay=,
+--- maxAttempts=, name=}). Raises UnknownWaiter naming the closest waiters.
 function M.get(service, name)
+  if type(name) == "table" and name.operation and name.acceptors then
+    return name.name or ("custom " .. tostring(name.operation) .. " waiter"), name
+  end
   local defs = M.definitions(service)
   if type(name) == "string" then
     if defs[name] then return name, defs[name] end

@@ -112,6 +112,18 @@ T.test("unknown waiter: one line naming the closest waiters; not a service error
   T.match(e.message, "sts has no waiters")
 end)
 
+T.test("a waiter of one's own: a definition table instead of a name", function()
+  server.script { routes = { ["/"] = { key(false, "Creating"), key(true, "Enabled") } } }
+  local mine = { name = "MyKeyReady", operation = "DescribeKey", delay = 0, maxAttempts = 5, acceptors = {
+    { matcher = "path", argument = "KeyMetadata.KeyState == 'Enabled' && KeyMetadata.Enabled", expected = true,
+      state = "success" } } }
+  local _, attempts = kms():wait(mine, { KeyId = "k1" })
+  T.eq(attempts, 2)
+  server.script { default = key(false, "Creating") }
+  local e = T.raises(function() kms():wait(mine, { KeyId = "k1" }, { max_attempts = 1 }) end)
+  T.eq(e.waiter, "MyKeyReady")
+end)
+
 T.test("errors that are not answers (bad parameters) are raised as they are", function()
   local e = T.raises(function() kms():wait("KeyEnabled", { KeyId = 5, Nope = 1 }) end)
   T.eq(e.code, "ParamValidation", tostring(e))
