@@ -1,19 +1,13 @@
 -- waiters_s3_test: S3's waiters (status matchers on HeadBucket/HeadObject answers, 404s without a
 -- body) and ListObjectsV2 paging with two result keys (Contents, CommonPrefixes), on the local
--- cloud with signature checking on. Skipped while the rest-xml protocol is not there.
+-- cloud with signature checking on. Skipped until S3's signing customization (S3SigV4Auth:
+-- x-amz-content-sha256, the path as sent) is in luaws.sdk.customizations.s3.
 local T = require "testing"
 local cjson = require "cjson"
 local localcloud = require "localcloud"
 
-do
-  local protocol = require "luaws.sdk.protocol"
-  local s3_model = require("luaws.sdk.model").load("s3")
-  local ok, err = pcall(function()
-    return protocol.for_service(s3_model).build(s3_model, s3_model:operation("HeadBucket"), { Bucket = "b" })
-  end)
-  if not ok and type(err) == "table" and err.code == "UnsupportedProtocol" then
-    T.skip_all("the rest-xml protocol is not implemented yet")
-  end
+if type(require("luaws.sdk.customizations.s3").sign_options) ~= "function" then
+  T.skip_all("S3 request signing (customizations.s3.sign_options) is not there yet")
 end
 
 local cloud = localcloud.start { auth = 3 }
