@@ -124,6 +124,26 @@ T.test("a waiter of one's own: a definition table instead of a name", function()
   T.eq(e.waiter, "MyKeyReady")
 end)
 
+T.test("a rest-json service's shipped waiter: lambda FunctionExists (error=false, a GET path)", function()
+  local function lambda_reply(status, body, errtype)
+    return { status = status, headers = { ["Content-Type"] = "application/json",
+      ["x-amzn-RequestId"] = "r", ["x-amzn-ErrorType"] = errtype }, body = cjson.encode(body) }
+  end
+  server.script { routes = { ["/2015-03-31/functions/my-fn"] = {
+    lambda_reply(404, { Type = "User", Message = "Function not found" }, "ResourceNotFoundException"),
+    lambda_reply(200, { Configuration = { FunctionName = "my-fn", State = "Active" } }) } } }
+  local lambda = aws.client("lambda", { region = "eu-west-1", endpoint_url = server.url, credentials = CREDS,
+    max_attempts = 1 })
+  local last, attempts = lambda:wait("function_exists", { FunctionName = "my-fn" }, { delay = 0 })
+  T.eq(attempts, 2)
+  T.eq(last.Configuration.State, "Active")
+  local log = server.log()
+  T.eq(log[1].method, "GET")
+  T.eq(log[1].path, "/2015-03-31/functions/my-fn")
+  T.same(lambda:waiter_names(), { "FunctionActive", "FunctionActiveV2", "FunctionExists", "FunctionUpdated",
+    "FunctionUpdatedV2", "PublishedVersionActive" })
+end)
+
 T.test("errors that are not answers (bad parameters) are raised as they are", function()
   local e = T.raises(function() kms():wait("KeyEnabled", { KeyId = 5, Nope = 1 }) end)
   T.eq(e.code, "ParamValidation", tostring(e))
