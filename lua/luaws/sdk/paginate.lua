@@ -279,7 +279,11 @@ function M.items(client, op_name, params, opts)
       local page = next_page()
       if not page then return nil end
       queue, qi = {}, 1
-      for _, v in ipairs(M.results(info.spec, page)) do
+      local results = M.results(info.spec, page)
+      -- A page may lack an earlier result key (S3's last page: CommonPrefixes, no Contents), so
+      -- walk every key's slot rather than ipairs, which would stop at the hole.
+      for k = 1, #info.spec.result_key do
+        local v = results[k]
         if type_of(v) == "array" then
           for i = 1, rawlen(v) do
             if v[i] ~= jmespath.NULL then queue[#queue + 1] = v[i] end

@@ -47,6 +47,16 @@ T.test("S3 ListObjects: token from NextMarker or the last key, two result keys, 
   T.same(sent[3].params, { Bucket = "b", MaxKeys = 2, Marker = "m2" })
 end)
 
+T.test("a page without the first result key still yields the second's items", function()
+  local client = scripted(S3_LIST, {
+    { IsTruncated = true, NextMarker = "m1", Contents = { { Key = "a" } } },
+    { IsTruncated = false, CommonPrefixes = { { Prefix = "q/" } } },  -- S3's last page, no Contents
+  })
+  local items = {}
+  for item in paginate.items(client, "ListObjects", { Bucket = "b" }) do items[#items + 1] = item.Key or item.Prefix end
+  T.same(items, { "a", "q/" })
+end)
+
 T.test("nested and projected result keys; several input tokens", function()
   local config = { input_token = { "NextToken", "Start" }, output_token = { "Page.Next", "Page.Start" },
     result_key = { "Reservations[].Instances[]", "Summary.Items" } }
