@@ -97,6 +97,9 @@ def _handle(path, options):
     if path == "/localcloud-api/org":
         import lc_identity
         return {"OrganizationId": lc_identity.join_org(options["master"], options["members"])}
+    if path.startswith("/localcloud-api/sso/"):
+        import lc_sso
+        return lc_sso.api(path, options)
     if path == "/localcloud-api/org/seed":
         install_all()
         import lc_org
@@ -105,9 +108,14 @@ def _handle(path, options):
 
 
 def wrap(app):
-    """Returns a WSGI app answering /localcloud-api/* itself and passing the rest to moto."""
+    """Returns a WSGI app answering /localcloud-api/* and the SSO emulator's paths (lc_sso)
+    itself and passing the rest to moto."""
+    import lc_sso
+
     def application(environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if lc_sso.handles(environ):
+            return lc_sso.app(environ, start_response)
         if not path.startswith("/localcloud-api/"):
             return app(environ, start_response)
         try:

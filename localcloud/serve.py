@@ -28,6 +28,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def keep_sso_bearer_header(base):
+    """Werkzeug drops request headers with '_' in their name; the SSO portal's bearer token header
+    (x-amz-sso_bearer_token) has one, so this handler puts it back into the WSGI environ."""
+    class Handler(base):
+        def make_environ(self):
+            environ = super().make_environ()
+            token = self.headers.get("x-amz-sso_bearer_token")
+            if token is not None:
+                environ["HTTP_X_AMZ_SSO_BEARER_TOKEN"] = token
+            return environ
+    return Handler
+
+
 def serve(port=0, auth=None, stock=False, asg_retry=5.0, wrap_app=None, request_handler=None,
           on_server=None):
     """Starts the local cloud, prints the READY line, and serves until SIGTERM/SIGINT or until the
@@ -48,7 +61,7 @@ def serve(port=0, auth=None, stock=False, asg_retry=5.0, wrap_app=None, request_
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
     class Server(ThreadedMotoServer):
         """moto's threaded server, with the extensions' /localcloud-api/ in front."""
@@ -60,6 +73,8 @@ def serve(port=0, auth=None, stock=False, asg_retry=5.0, wrap_app=None, request_
             if wrap_app is not None:
                 app = wrap_app(app)
             options = {"request_handler": request_handler} if request_handler else {}
+            if extensions is not None:
+                options["request_handler"] = keep_sso_bearer_header(request_handler or WSGIRequestHandler)
             self._server = make_server(self._ip_address, self._port, app, True, **options)
             if on_server is not None:
                 on_server(self._server)
