@@ -38,6 +38,7 @@ M.commands = {
     if service == "services" then return table.concat(help.services(), "\n") end
     return help.service(service)
   end,
+  sso = function(tokens, globals) return require("luaws.sdk.credentials.sso_login").command(tokens, globals) end,
 }
 
 --- aws.services() -> sorted array of every service name aws.client accepts: the shipped models

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "lua_body.h"
 #include "modules.h"
+#include "lua_listen.h"
 #include "scheduler.h"
 
 #define TRANSFER_MT "luaws.Transfer"
@@ -421,5 +422,6 @@ int luaopen_luaws_http(lua_State *L) {
   lua_pop(L, 1);
   luaL_newlib(L, http_functions);
   luaL_setfuncs(L, luaws_sched_functions, 0);
+  luaL_setfuncs(L, luaws_listen_functions, 0);
   return 1;
 }

@@ -19,6 +19,7 @@ static const char USAGE[] =
   "       luaws help SERVICE [OPERATION] | services   a service's operations, an operation's\n"
   "                  parameters, the services built in\n"
   "       luaws test FILE|DIR ...   test recipes on a local cloud (luaws help test)\n"
+  "       luaws sso login [--profile P | --sso-session S] [--use-device-code] | sso logout\n"
   "\n"
   "  script [args]   run a Lua script; its arguments are in `arg` and `...`, as with lua\n"
   "  - [args]        run the script read from stdin\n"
@@ -136,7 +137,7 @@ static int parse_command_line(int argc, char **argv, command_line *cl) {
 
 static bool is_recipe_command(const char *word) {
   return strcmp(word, "run") == 0 || strcmp(word, "list") == 0 || strcmp(word, "help") == 0 ||
-         strcmp(word, "test") == 0;
+         strcmp(word, "test") == 0 || strcmp(word, "sso") == 0;
 }
 
 /* Whether `word` reads as a mistyped command rather than a script: no such file, no "/", no

@@ -14,6 +14,7 @@ usage: luaws [options] run RECIPE [--ARG VALUE | --ARG=VALUE ...] [--apply]
        luaws help SERVICE [OPERATION]  (a service's operations; an operation's parameters)
        luaws help services             (the services built in)
        luaws test FILE|DIR ...       (test recipes on a local cloud; `luaws help test`)
+       luaws sso login [--profile NAME | --sso-session NAME] [--use-device-code] | sso logout
 
 options (before or after the recipe name):
   --profile NAME       AWS profile for the recipe's clients (default: the usual AWS resolution)
@@ -397,7 +398,8 @@ end
 
 --- cli.main(argv, aws) -> exit code. argv holds the words after the program name, from the first
 --- option or command on (`run NAME ...`, `list`, `help [NAME]`, `test ...`); aws is the library
---- the host hands down (recipes get it; `luaws test` is its aws.commands.test). Bad usage raises
+--- the host hands down (recipes get it; `luaws test` and `luaws sso` are its aws.commands.test
+--- and aws.commands.sso). Bad usage raises
 --- an error table with exit = 2, which the host prints as one line.
 function M.main(argv, aws)
   aws = aws or {}
@@ -422,7 +424,11 @@ function M.main(argv, aws)
     return cmd_list(globals)
   end
   if command == "run" then return cmd_run(aws, globals, name, tokens) end
-  local commands = { "run", "list", "help", "test", "repl" }
+  if command == "sso" then
+    if not (aws.commands and aws.commands.sso) then error(usage("this luaws cannot sign in"), 0) end
+    return aws.commands.sso(tokens, globals)
+  end
+  local commands = { "run", "list", "help", "test", "repl", "sso" }
   local close = args.did_you_mean(command, commands)
   if close == "" and not command:find("[/.]") then
     -- Not close to a command: what was meant was a script (main.c sends a name that is no file).

@@ -8,12 +8,13 @@ local base = require "luaws.sdk.credentials.provider"
 
 local M = setmetatable({}, { __index = base })
 local Provider = base.Provider
-local has_static_keys = base.has_static_keys
 
 --- credentials.profile_provider(name, settings, ctx, top) -> provider for one profile, or nil if
---- the profile holds no credential configuration. top: the profile the user chose (where a
---- role_arn comes first and, unless a profile was named explicitly, AWS_WEB_IDENTITY_TOKEN_FILE
---- counts); otherwise a source_profile, where static keys beat role_arn (botocore's rules).
+--- the profile holds no credential configuration. Order (botocore's): role_arn, web identity,
+--- IAM Identity Center (sso_account_id / sso_role_name), static keys, credential_process.
+--- top: the profile the user chose (where a role_arn comes first and, unless a profile was named
+--- explicitly, AWS_WEB_IDENTITY_TOKEN_FILE counts); otherwise a source_profile, where static
+--- keys beat role_arn (botocore's rules).
 --- ctx = {top_profile=, region=, explicit=, visited={...}}.
 function M.profile_provider(name, settings, ctx, top)
   local sts = require "luaws.sdk.credentials.sts"
@@ -22,18 +23,16 @@ function M.profile_provider(name, settings, ctx, top)
   end
   local web = sts.web_identity(name, settings, ctx, top and not ctx.explicit)
   if web then return web end
-  if settings.sso_session or settings.sso_start_url then
-    if not has_static_keys(settings) and not settings.credential_process then
-      M.raise { code = "UnsupportedCredentials", exit = 2, profile = name, message = string.format(
-        "profile '%s' (%s) uses IAM Identity Center (SSO), which luaws does not support yet; "
-        .. "use `aws configure export-credentials --profile %s` in a credential_process",
-        name, config.origin(settings, settings.sso_session and "sso_session" or "sso_start_url") or "?", name) }
-    end
-  end
+  local sso = require "luaws.sdk.credentials.sso"
+  if sso.is_sso_profile(settings) then return sso.provider(name, settings) end
   local keys = M.profile_keys(name, settings)
   if keys then return keys end
   if settings.credential_process then
     return require("luaws.sdk.credentials.process").provider(name, settings)
+  end
+  if settings.sso_session or settings.sso_start_url then
+    -- an SSO sign-in without a role to use: say what is missing rather than "no credentials"
+    sso.profile_config(name, settings)
   end
   return nil
 end
@@ -84,9 +83,10 @@ function M.chain(opts)
   return setmetatable({ resolve = resolve, source = "chain" }, Provider)
 end
 
---- credentials.clear_cache(): forgets assumed-role credentials shared between chains.
+--- credentials.clear_cache(): forgets assumed-role and SSO role credentials shared between chains.
 function M.clear_cache()
   require("luaws.sdk.credentials.sts").clear_cache()
+  require("luaws.sdk.credentials.sso").clear_cache()
 end
 
 base.profile_provider = M.profile_provider
