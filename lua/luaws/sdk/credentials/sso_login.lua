@@ -128,13 +128,16 @@ end
 
 -- Flows ----------------------------------------------------------------------------------------
 
+local function url_decode(s)
+  return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
 local function parse_query(target)
   local out = {}
   local query = target:match("%?(.*)$") or ""
   for pair in query:gmatch("[^&]+") do
     local k, v = pair:match("^([^=]*)=?(.*)$")
-    local function decode(s) return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)) end
-    out[decode(k)] = decode(v)
+    out[url_decode(k)] = url_decode(v)
   end
   return out
 end

@@ -3,7 +3,6 @@
 -- endpoints as botocore resolves them (AWS_ENDPOINT_URL_SSO / _SSO_OIDC, AWS_ENDPOINT_URL,
 -- services sections, else https://portal.sso.REGION.amazonaws.com and https://oidc.REGION...).
 local cjson = require "cjson.safe"
-local config = require "luaws.sdk.config"
 local credentials = require "luaws.sdk.credentials"
 
 local M = {}
