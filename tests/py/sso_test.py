@@ -76,6 +76,14 @@ sso_session = corp
 sso_role_name = Admin
 region = us-east-1
 
+[profile nosession]
+sso_session = missing
+sso_account_id = {DEV}
+sso_role_name = Admin
+
+[profile plain]
+region = us-east-1
+
 [profile corrupt]
 sso_session = broken-cache
 sso_account_id = {DEV}
@@ -359,6 +367,20 @@ def _():
 @checks.case("a profile missing sso_account_id: names profile, file and setting, exit 2")
 def _():
     fails_cleanly(whoami("noaccount"), 2, "profile 'noaccount'", CONFIG, "no sso_account_id")
+
+
+@checks.case("a profile naming a missing [sso-session]: names it and the file, exit 2")
+def _():
+    fails_cleanly(whoami("nosession"), 2, "profile 'nosession' names sso_session 'missing'", CONFIG,
+                  "no [sso-session missing] section")
+
+
+@checks.case("sso login usage errors: not an SSO profile, unknown session, unknown command; exit 2")
+def _():
+    fails_cleanly(luaws("sso", "login", "--profile", "plain"), 2, "profile 'plain' has neither sso_session")
+    fails_cleanly(luaws("sso", "login", "--sso-session", "zzz"), 2, "--sso-session zzz:", "no [sso-session zzz]")
+    fails_cleanly(luaws("sso", "frob"), 2, "unknown sso command 'frob'")
+    fails_cleanly(luaws("sso", "login", "--profile", "dev", "--sso-session", "corp"), 2, "not both")
 
 
 @checks.case("a corrupt cache file: names the file, exit 2")

@@ -33,11 +33,11 @@ end
 function M.session_config(session_name, settings, profile)
   local files = config.files()
   local session = files.config.sso_sessions[session_name]
-  local user = profile and string.format("profile '%s'", profile) or "--sso-session"
   if not session then
+    local user = profile and string.format("profile '%s' names sso_session '%s', but", profile, session_name)
+      or string.format("--sso-session %s:", session_name)
     raise { code = "InvalidConfiguration", exit = 2, profile = profile, message = string.format(
-      "%s names sso_session '%s', but %s has no [sso-session %s] section", user, session_name,
-      files.config.path, session_name) }
+      "%s %s has no [sso-session %s] section", user, files.config.path, session_name) }
   end
   for _, key in ipairs { "sso_start_url", "sso_region" } do
     if type(session[key]) ~= "string" or session[key] == "" then
