@@ -13,9 +13,11 @@ M.ATTEMPT_INTERVAL = 60      -- botocore DeferredRefreshableToken._attempt_timeo
 M.LOCK_STALE = 60            -- a lock file older than this was left by a dead process
 M.LOCK_WAIT = 30             -- how long to wait for another process's refresh
 
--- An encoder that writes "https://..." rather than "https:\/\/..." (as Python's json does).
-local json = cjson_base.new()
-if json.encode_escape_forward_slash then json.encode_escape_forward_slash(false) end
+-- JSON as Python's json writes it: "https://...", not cjson's "https:\/\/..." (cjson escapes
+-- every "/", so each "\/" in its output is an escaped slash, whatever precedes it).
+local function encode_json(value)
+  return (cjson_base.encode(value):gsub("\\/", "/"))
+end
 local cjson_safe = require "cjson.safe"
 
 local function raise(fields)
@@ -96,7 +98,7 @@ function M.write_json(path, value)
     raise { code = "SsoCacheError", exit = 2, path = path, message = "cannot create " .. tostring(err) }
   end
   local temp = string.format("%s.%s.tmp", path, require("luaws.crypto").hex(require("luaws.crypto").random_bytes(6)))
-  ok, err = fs.write_private(temp, json.encode(value))
+  ok, err = fs.write_private(temp, encode_json(value))
   if ok then ok, err = os.rename(temp, path) end
   if not ok then
     os.remove(temp)
@@ -129,7 +131,7 @@ function M.with_lock(path, fn)
       os.remove(lock)
     elseif waited >= M.LOCK_WAIT then
       raise { code = "SsoCacheError", exit = 2, path = lock, message = string.format(
-        "another process has held %s for %d s; delete it if no luaws or aws process is running", lock, waited) }
+        "another process has held %s for %.0f s; delete it if no luaws or aws process is running", lock, waited) }
     else
       credentials.sleep(0.05)
       waited = waited + 0.05
