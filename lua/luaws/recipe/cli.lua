@@ -397,10 +397,10 @@ local function cmd_run(aws, globals, name, tokens)
 end
 
 --- cli.main(argv, aws) -> exit code. argv holds the words after the program name, from the first
---- option or command on (`run NAME ...`, `list`, `help [NAME]`, `test ...`); aws is the library
---- the host hands down (recipes get it; `luaws test` and `luaws sso` are its aws.commands.test
---- and aws.commands.sso). Bad usage raises
---- an error table with exit = 2, which the host prints as one line.
+--- option or command on (`run NAME ...`, `list`, `help [NAME]`, `test ...`, `sso ...`); aws is the
+--- library the host hands down (recipes get it; `luaws test` and `luaws sso` are its
+--- aws.commands.test and aws.commands.sso). Bad usage raises an error table with exit = 2, which
+--- the host prints as one line.
 function M.main(argv, aws)
   aws = aws or {}
   local globals, command, name, tokens = split_argv(argv)
