@@ -138,6 +138,15 @@ T.case("expired without a usable refresh: SsoLoginRequired naming the login comm
   T.match(e.message, "run `luaws sso login %-%-profile dev`")
 end)
 
+T.case("expiresAt as older AWS CLI versions wrote it (...UTC) and with an offset", function()
+  T.eq(sso_token.parse_time("2023-11-14T22:13:20UTC"), 1700000000)
+  T.eq(sso_token.parse_time("2023-11-14T22:13:20+00:00"), 1700000000)
+  T.eq(sso_token.parse_time("2023-11-14T22:13:20Z"), 1700000000)
+  sso_token.forget()
+  cached(legacy, { expiresAt = "2099-01-01T00:00:00UTC" })
+  T.eq(sso_token.load(legacy), "old-access")
+end)
+
 T.case("legacy tokens are never refreshed (botocore only refreshes sso-session tokens)", function()
   calls = {}
   sso_token.forget()

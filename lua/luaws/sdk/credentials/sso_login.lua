@@ -81,7 +81,7 @@ local function register(cfg, pkce)
   local path = M.registration_path(cfg, pkce)
   local ok, cached = pcall(sso_token.read_json, path)
   if ok and type(cached) == "table" and type(cached.clientId) == "string" and type(cached.clientSecret) == "string"
-      and (credentials.parse_time(cached.expiresAt) or 0) - credentials.now() > 60 then
+      and (sso_token.parse_time(cached.expiresAt) or 0) - credentials.now() > 60 then
     return cached
   end
   local body = { clientName = "luaws-" .. math.floor(credentials.now()), clientType = "public", scopes = cfg.scopes }
@@ -276,7 +276,7 @@ function M.logout()
       local ok, token = pcall(sso_token.read_json, path)
       if ok and type(token) == "table" and type(token.accessToken) == "string" then
         if type(token.region) == "string"
-            and (credentials.parse_time(token.expiresAt) or 0) > credentials.now() then
+            and (sso_token.parse_time(token.expiresAt) or 0) > credentials.now() then
           pcall(wire.logout, { sso_region = token.region, settings = {} }, token.accessToken)
         end
         if os.remove(path) then removed = removed + 1 end

@@ -24,6 +24,14 @@ local function raise(fields)
   credentials.raise(fields)
 end
 
+--- sso_token.parse_time(v) -> epoch seconds of a cache timestamp, or nil: ISO 8601 as botocore
+--- writes it ("2024-05-01T12:00:00Z", "+00:00"), and the "2024-05-01T12:00:00UTC" older AWS CLI
+--- versions wrote.
+function M.parse_time(v)
+  if type(v) == "string" then v = v:gsub("%s*UTC$", "Z") end
+  return credentials.parse_time(v)
+end
+
 --- sso_token.cache_dir() -> the folder of the SSO token cache (~/.aws/sso/cache).
 function M.cache_dir()
   return config.expand_path("~/.aws/sso/cache")
@@ -81,7 +89,7 @@ function M.read(cfg)
   local path = M.path(cfg)
   local token = M.read_json(path)
   if token == nil then return nil end
-  if type(token.accessToken) ~= "string" or not credentials.parse_time(token.expiresAt) then
+  if type(token.accessToken) ~= "string" or not M.parse_time(token.expiresAt) then
     raise { code = "SsoCacheError", exit = 2, path = path, message = string.format(
       "the SSO cache file %s has no valid accessToken and expiresAt: run `%s`", path, M.login_hint(cfg)) }
   end
@@ -159,7 +167,7 @@ function M.refresh(cfg, token)
   for _, key in ipairs { "refreshToken", "clientId", "clientSecret", "registrationExpiresAt" } do
     if type(token[key]) ~= "string" then return nil end
   end
-  local registration_expires = credentials.parse_time(token.registrationExpiresAt)
+  local registration_expires = M.parse_time(token.registrationExpiresAt)
   if not registration_expires or registration_expires - credentials.now() <= 0 then return nil end
   local ok, answer = pcall(require("luaws.sdk.credentials.sso_wire").oidc, cfg, "CreateToken", {
     grantType = "refresh_token", clientId = token.clientId, clientSecret = token.clientSecret,
@@ -188,7 +196,7 @@ function M.load(cfg)
   end
   local token = M.read(cfg)
   if not token then login_required("no IAM Identity Center (SSO) session") end
-  local expires = credentials.parse_time(token.expiresAt)
+  local expires = M.parse_time(token.expiresAt)
   local now = credentials.now()
   local path = M.path(cfg)
   local may_try = (last_attempt[path] or -math.huge) + M.ATTEMPT_INTERVAL <= now
@@ -199,13 +207,13 @@ function M.load(cfg)
     local seen = token.accessToken
     token = M.with_lock(path, function()
       local current = M.read(cfg) or token -- another process may have refreshed meanwhile
-      local left = credentials.parse_time(current.expiresAt) - credentials.now()
+      local left = M.parse_time(current.expiresAt) - credentials.now()
       if not may_try or (current.accessToken ~= seen and left >= M.REFRESH_WINDOW) then
         return current
       end
       return M.refresh(cfg, current) or current
     end)
-    expires = credentials.parse_time(token.expiresAt)
+    expires = M.parse_time(token.expiresAt)
   end
   if expires - credentials.now() <= 0 then
     login_required("the IAM Identity Center (SSO) session has expired")
