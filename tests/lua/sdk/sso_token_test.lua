@@ -67,9 +67,10 @@ local function cached(cfg, fields)
 end
 
 T.case("cache file names: sha1 of the session name, or of the start URL for legacy profiles", function()
-  T.eq(sso_token.path(dev), home .. "/.aws/sso/cache/" .. require("luaws.crypto").sha1_hex("corp") .. ".json")
-  T.eq(sso_token.cache_key(legacy), require("luaws.crypto").sha1_hex("https://legacy.awsapps.com/start"))
-  T.eq(require("luaws.crypto").sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d")
+  -- the digests are Python's hashlib.sha1(...).hexdigest()
+  T.eq(sso_token.path(dev), home .. "/.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json")
+  T.eq(sso_token.cache_key(legacy), "79e435d7a515078e81c9dffc35f38d5687ebd3a7")
+  T.eq(sso_token.sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d")
 end)
 
 T.case("profile config: session values, and botocore's consistency rule", function()
@@ -195,8 +196,8 @@ T.case("registration cache key: Python json.dumps(sort_keys=True) text", functio
 end)
 
 T.case("role credentials cache path: botocore's compact sorted JSON key", function()
-  local key = '{"accountId":"444444444444","roleName":"Admin","sessionName":"corp"}'
-  T.eq(sso.role_cache_path(dev), home .. "/.aws/cli/cache/" .. require("luaws.crypto").sha1_hex(key) .. ".json")
+  -- sha1 of {"accountId":"444444444444","roleName":"Admin","sessionName":"corp"}
+  T.eq(sso.role_cache_path(dev), home .. "/.aws/cli/cache/8756d296cec83af0410bc562f23c59b98438617e.json")
 end)
 
 config.set_env(nil)

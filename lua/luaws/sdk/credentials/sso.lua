@@ -115,7 +115,7 @@ function M.role_cache_path(cfg)
     parts[#parts + 1] = '"startUrl":' .. cjson.encode(cfg.sso_start_url)
   end
   local key = "{" .. table.concat(parts, ","):gsub("\\/", "/") .. "}"
-  return config.expand_path("~/.aws/cli/cache") .. "/" .. require("luaws.crypto").sha1_hex(key) .. ".json"
+  return config.expand_path("~/.aws/cli/cache") .. "/" .. sso_token.sha1_hex(key) .. ".json"
 end
 
 local function fresh(creds)

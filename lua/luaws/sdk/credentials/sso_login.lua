@@ -73,7 +73,7 @@ function M.registration_path(cfg, pkce)
   local args = { tool = "botocore", startUrl = cfg.sso_start_url, region = cfg.sso_region, scopes = cfg.scopes }
   if cfg.session_name then args.session_name = cfg.session_name end
   if pkce then args.grantTypes = { "authorization_code", "refresh_token" } end
-  return sso_token.cache_dir() .. "/" .. require("luaws.crypto").sha1_hex(sorted_json(args)) .. ".json"
+  return sso_token.cache_dir() .. "/" .. sso_token.sha1_hex(sorted_json(args)) .. ".json"
 end
 
 -- A registration from the cache while it has more than a minute left, else a new one (cached).

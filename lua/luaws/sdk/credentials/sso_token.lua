@@ -32,6 +32,11 @@ function M.parse_time(v)
   return credentials.parse_time(v)
 end
 
+--- sso_token.sha1_hex(text) -> 40 hex digits: how the AWS CLI names its cache files.
+function M.sha1_hex(text)
+  return require("luaws.crypto").sha1_hex(text)
+end
+
 --- sso_token.cache_dir() -> the folder of the SSO token cache (~/.aws/sso/cache).
 function M.cache_dir()
   return config.expand_path("~/.aws/sso/cache")
@@ -40,7 +45,7 @@ end
 --- sso_token.cache_key(cfg) -> sha1 hex of the session name (sso_session profiles) or of the start
 --- URL (legacy profiles): the cache file's name without ".json", as botocore's SSOTokenLoader.
 function M.cache_key(cfg)
-  return require("luaws.crypto").sha1_hex(cfg.session_name or cfg.sso_start_url)
+  return M.sha1_hex(cfg.session_name or cfg.sso_start_url)
 end
 
 --- sso_token.path(cfg) -> the cache file of cfg's token.
