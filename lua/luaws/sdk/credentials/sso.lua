@@ -28,7 +28,8 @@ function M.is_sso_profile(settings)
 end
 
 --- sso.session_config(session_name, settings, profile) -> {session_name=, sso_start_url=,
---- sso_region=, scopes=, settings=} for [sso-session session_name]. Raises InvalidConfiguration
+--- sso_region=, scopes= (default sso:account:access), registration_scopes= (as configured, or
+--- nil), settings=} for [sso-session session_name]. Raises InvalidConfiguration
 --- (exit 2) when the section is missing or lacks sso_start_url / sso_region.
 function M.session_config(session_name, settings, profile)
   local files = config.files()
@@ -47,9 +48,11 @@ function M.session_config(session_name, settings, profile)
   end
   local scopes = {}
   for scope in tostring(session.sso_registration_scopes or ""):gmatch("[^,%s]+") do scopes[#scopes + 1] = scope end
+  local configured = #scopes > 0 and scopes or nil
   if #scopes == 0 then scopes = { "sso:account:access" } end
   return { session_name = session_name, sso_start_url = session.sso_start_url,
-    sso_region = session.sso_region, scopes = scopes, settings = settings or {} }
+    sso_region = session.sso_region, scopes = scopes, registration_scopes = configured,
+    settings = settings or {} }
 end
 
 --- sso.profile_config(name, settings) -> {profile=, session_name=<nil for legacy>, sso_start_url=,

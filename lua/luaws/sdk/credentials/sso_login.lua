@@ -67,10 +67,11 @@ end
 -- Client registration ------------------------------------------------------------------------
 
 --- sso_login.registration_path(cfg, pkce) -> the cache file of cfg's client registration
---- (sha1 of the sorted JSON {region, scopes, session_name, startUrl, tool="botocore"}, as the
---- AWS CLI names it; the PKCE registration adds its grant types).
+--- (sha1 of the sorted JSON {region, scopes (when configured), session_name, startUrl,
+--- tool="botocore"}, as the AWS CLI names it; the PKCE registration adds its grant types).
 function M.registration_path(cfg, pkce)
-  local args = { tool = "botocore", startUrl = cfg.sso_start_url, region = cfg.sso_region, scopes = cfg.scopes }
+  local args = { tool = "botocore", startUrl = cfg.sso_start_url, region = cfg.sso_region,
+    scopes = cfg.registration_scopes }
   if cfg.session_name then args.session_name = cfg.session_name end
   if pkce then args.grantTypes = { "authorization_code", "refresh_token" } end
   return sso_token.cache_dir() .. "/" .. sso_token.sha1_hex(sorted_json(args)) .. ".json"
