@@ -7,6 +7,8 @@ local credentials = require "luaws.sdk.credentials"
 
 local M = {}
 
+M.MAX_ATTEMPTS = 3
+
 -- service -> {service_id, endpoint prefix, what the error messages call it}
 local SERVICES = {
   portal = { id = "SSO", prefix = "portal.sso", name = "the IAM Identity Center portal" },
@@ -48,6 +50,14 @@ local function secret_values(t, out)
   return out
 end
 
+-- SSO OIDC's OAuth "error" values and the modeled exceptions AWS names in x-amzn-ErrorType.
+local OAUTH_ERRORS = { authorization_pending = "AuthorizationPendingException",
+  slow_down = "SlowDownException", expired_token = "ExpiredTokenException",
+  invalid_grant = "InvalidGrantException", invalid_client = "InvalidClientException",
+  access_denied = "AccessDeniedException", unsupported_grant_type = "UnsupportedGrantTypeException",
+  invalid_request = "InvalidRequestException", invalid_scope = "InvalidScopeException",
+  unauthorized_client = "UnauthorizedClientException" }
+
 --- sso_wire.call{service=, region=, settings=, operation=, method=, path=, query={...},
 --- body=<table, sent as JSON>, token=<bearer token>, timeout=} -> decoded JSON answer (a table).
 --- Raises a luaws error {code=, message=, status=, service=, operation=, request_id=}: the AWS
@@ -77,8 +87,16 @@ function M.call(req)
     log.request({ service = s.id, operation = req.operation, method = method, url = url,
       headers = headers, body = body }, secrets)
   end
-  local res, err = credentials.http_request { method = method, url = url, headers = headers,
-    body = body, timeout = req.timeout or 30, connect_timeout = 10 }
+  -- GETs (GetRoleCredentials) are retried like botocore's standard mode retries them: on no
+  -- answer, throttling or a server error, 3 attempts in all. POSTs are not: a CreateToken retried
+  -- after a lost answer would spend a rotated refresh token.
+  local res, err
+  for attempt = 1, method == "GET" and M.MAX_ATTEMPTS or 1 do
+    res, err = credentials.http_request { method = method, url = url, headers = headers,
+      body = body, timeout = req.timeout or 30, connect_timeout = 10 }
+    if res and res.status < 500 and res.status ~= 429 then break end
+    if attempt < M.MAX_ATTEMPTS and method == "GET" then credentials.sleep(0.2 * 2 ^ (attempt - 1) * math.random()) end
+  end
   if log then
     local answer = res and cjson.decode(res.body or "")
     for _, v in ipairs(secret_values(answer)) do secrets[#secrets + 1] = v end
@@ -97,7 +115,7 @@ function M.call(req)
     local etype = res.headers and res.headers["x-amzn-errortype"] or ""
     local code = etype:match("^([^:]+)")
     if (not code or code == "") and type(decoded) == "table" then
-      code = decoded.__type or decoded.code or decoded.error
+      code = decoded.__type or decoded.code or OAUTH_ERRORS[decoded.error] or decoded.error
     end
     local message = type(decoded) == "table" and (decoded.error_description or decoded.message
       or decoded.Message or decoded.error) or nil
