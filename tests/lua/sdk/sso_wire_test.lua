@@ -73,7 +73,8 @@ end)
 T.case("--debug logs the calls without the bearer token or the tokens in bodies", function()
   local log = require "luaws.core.log"
   local lines = {}
-  local previous = log.set_sink({ write = function(_, ...) for _, s in ipairs { ... } do lines[#lines + 1] = s end end })
+  local sink = { write = function(_, ...) for _, s in ipairs { ... } do lines[#lines + 1] = s end end }
+  local previous = log.set_sink(sink)
   local was = log.enabled()
   log.enable(true)
   answers = { { body = { accessToken = "secret-access-token-1", refreshToken = "secret-refresh-token-1",
