@@ -29,7 +29,10 @@ START, LEGACY_START = "https://corp.awsapps.com/start", "https://legacy.awsapps.
 checks = testkit.Checks()
 cloud = testkit.Cloud()
 summary = cloud.seed(source_account="111111111111", target_account="222222222222")
+ORG = cloud.api("/localcloud-api/org/seed", {"management_account": "700000000000",
+                                            "member_base": 710000000000, "members": 8, "groups": 2})
 cloud.api("/localcloud-api/sso/seed", {"interval": 1, "assignments": [
+    {"account": "700000000000", "role_name": "Admin"},
     {"account": DEV, "role_name": "Admin"}, {"account": LEGACY, "role_name": "Admin"},
     {"account": CHAINED, "role_name": "Deployer"},
     {"account": summary["source_account"], "role_name": "Admin"},
@@ -96,6 +99,12 @@ sso_region = us-east-1
 [profile source]
 sso_session = corp
 sso_account_id = {summary["source_account"]}
+sso_role_name = Admin
+region = us-east-1
+
+[profile orgadmin]
+sso_session = corp
+sso_account_id = 700000000000
 sso_role_name = Admin
 region = us-east-1
 
@@ -518,6 +527,21 @@ def _():
     assert applied.returncode == 0, applied
     assert json.loads(applied.stdout)["status"] == "applied", applied.stdout
     assert emulator_state()["role_credentials"] >= 2
+
+
+
+@checks.case("org-grant-rollout on an SSO profile: 8 members fixed concurrently, one GetRoleCredentials")
+def _():
+    clear_role_caches()
+    before = emulator_state()["role_credentials"]
+    run = luaws("run", "org-grant-rollout", "--profile", "orgadmin", "--key-id", "alias/org-ami-key",
+                "--output", "json", "--apply", timeout=240)
+    assert run.returncode == 0, (run.stdout[-2000:], run.stderr[-2000:])
+    report = json.loads(run.stdout)
+    assert report["status"] == "applied", report["status"]
+    accounts = {row["account"] for row in report["result"]["accounts"]}
+    assert accounts == set(ORG["members"]), accounts
+    assert emulator_state()["role_credentials"] == before + 1, emulator_state()
 
 
 cloud.stop()
