@@ -173,6 +173,23 @@ T.case("a lock held by a live process is waited for; a stale one is taken over",
   T.ok(not io.open(lock), "lock file left behind")
 end)
 
+T.case("a cache folder that cannot be locked still serves a valid token; an expired one names the lock", function()
+  sso_token.forget()
+  cached(dev, { expiresAt = iso(clock + 600) })
+  local lock = sso_token.path(dev) .. ".lock"
+  assert(os.execute("mkdir '" .. lock .. "/'")) -- a folder where the lock file goes: creating it fails
+  local saved_wait = sso_token.LOCK_WAIT
+  sso_token.LOCK_WAIT = 0
+  T.eq(sso_token.load(dev), "old-access")
+  sso_token.forget()
+  cached(dev, { expiresAt = iso(clock - 1) })
+  local e = T.raises(function() sso_token.load(dev) end)
+  T.eq(e.code, "SsoCacheError")
+  T.ok(e.message:find(lock, 1, true), e.message)
+  sso_token.LOCK_WAIT = saved_wait
+  os.execute("rmdir '" .. lock .. "'")
+end)
+
 T.case("corrupt and incomplete cache files: SsoCacheError naming the file", function()
   local path = sso_token.path(dev)
   local out = assert(io.open(path, "w"))

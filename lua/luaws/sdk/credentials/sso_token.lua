@@ -210,7 +210,7 @@ function M.load(cfg)
     -- (another task or process holding the lock) and takes what it wrote.
     if may_try then last_attempt[path] = now end
     local seen = token.accessToken
-    token = M.with_lock(path, function()
+    local ok, refreshed = pcall(M.with_lock, path, function()
       local current = M.read(cfg) or token -- another process may have refreshed meanwhile
       local left = M.parse_time(current.expiresAt) - credentials.now()
       if not may_try or (current.accessToken ~= seen and left >= M.REFRESH_WINDOW) then
@@ -218,6 +218,11 @@ function M.load(cfg)
       end
       return M.refresh(cfg, current) or current
     end)
+    -- A cache that cannot be locked or written (read-only home) still serves a valid token.
+    if not ok and (type(refreshed) ~= "table" or refreshed.code ~= "SsoCacheError" or expires - now <= 0) then
+      error(refreshed, 0)
+    end
+    if ok then token = refreshed end
     expires = M.parse_time(token.expiresAt)
   end
   if expires - credentials.now() <= 0 then
