@@ -390,6 +390,9 @@ def _():
     fails_cleanly(luaws("sso", "login", "--sso-session", "zzz"), 2, "--sso-session zzz:", "no [sso-session zzz]")
     fails_cleanly(luaws("sso", "frob"), 2, "unknown sso command 'frob'")
     fails_cleanly(luaws("sso", "login", "--profile", "dev", "--sso-session", "corp"), 2, "not both")
+    # a role_arn profile signs in through its SSO source_profile (here: refused for lack of time)
+    chained = luaws("sso", "login", "--profile", "chained", "--use-device-code", "--timeout", "0.5")
+    assert chained.returncode == 1 and "was not approved within 0.5 s" in chained.stderr, chained
 
 
 @checks.case("a corrupt cache file: names the file, exit 2")

@@ -170,7 +170,7 @@ local function pkce_flow(cfg, registration, opts)
       listener:close()
       if why == "timeout" then
         raise { code = "SsoLoginTimeout", exit = 1, message = string.format(
-          "no sign-in came back from the browser within %d s; run the login again "
+          "no sign-in came back from the browser within %g s; run the login again "
           .. "(or use --use-device-code on a machine without a browser)", opts.timeout or M.LOGIN_TIMEOUT) }
       end
       raise { code = "SsoLoginFailed", exit = 1, message = tostring(why) }
@@ -219,19 +219,28 @@ local function device_flow(cfg, registration, opts)
     end
     if credentials.now() + interval > deadline then
       raise { code = "SsoLoginTimeout", exit = 1, message = string.format(
-        "the sign-in code %s was not approved within %d s; run the login again",
-        tostring(auth.userCode), math.floor(math.min(expires_in, opts.timeout or expires_in))) }
+        "the sign-in code %s was not approved within %g s; run the login again",
+        tostring(auth.userCode), math.min(expires_in, opts.timeout or expires_in)) }
     end
   end
 end
 
 --- sso_login.config_for(opts) -> the sign-in configuration for opts.sso_session (a section name)
---- or opts.profile (its sso_session, or its legacy sso_start_url/sso_region). Raises
+--- or opts.profile (its sso_session, or its legacy sso_start_url/sso_region; for a role_arn
+--- profile, those of the SSO profile its source_profile chain ends at). Raises
 --- InvalidConfiguration (exit 2) when neither leads to an IAM Identity Center sign-in.
 function M.config_for(opts)
   if opts.sso_session then return sso.session_config(opts.sso_session, {}) end
   local name = config.profile_name(opts)
   local settings = config.profile(name)
+  -- a role_arn profile signs in through the SSO profile at the end of its source_profile chain
+  local seen = { [name] = true }
+  while not settings.sso_session and not settings.sso_start_url and type(settings.source_profile) == "string"
+      and not seen[settings.source_profile] and config.has_profile(settings.source_profile) do
+    name = settings.source_profile
+    seen[name] = true
+    settings = config.profile(name)
+  end
   if not settings.sso_session and not settings.sso_start_url then
     raise { code = "InvalidConfiguration", exit = 2, profile = name, message = string.format(
       "profile '%s' has neither sso_session nor sso_start_url: nothing to sign in to (%s)", name,
