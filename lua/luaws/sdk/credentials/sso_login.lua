@@ -61,7 +61,7 @@ end
 M.sorted_json = sorted_json
 
 local function base64url(raw)
-  return (require("luaws.crypto").base64_encode(raw):gsub("+", "-"):gsub("/", "_"):gsub("=+$", ""))
+  return (require("luaws.crypto").base64_encode(raw):gsub("%+", "-"):gsub("/", "_"):gsub("=+$", ""))
 end
 
 -- Client registration ------------------------------------------------------------------------
@@ -111,6 +111,12 @@ local function command_exists(name)
   return os.execute("command -v " .. name .. " >/dev/null 2>&1") == true
 end
 
+local function is_macos()
+  local f = io.open("/System/Library/CoreServices/SystemVersion.plist", "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
 --- sso_login.open_browser(url) -> whether a browser was started: $BROWSER when set, `open` on
 --- macOS, xdg-open when a display is there; never on a headless machine.
 function M.open_browser(url)
@@ -118,7 +124,7 @@ function M.open_browser(url)
   local cmd
   if browser then
     cmd = browser
-  elseif command_exists("open") and io.open("/System/Library", "r") then
+  elseif is_macos() and command_exists("open") then
     cmd = "open"
   elseif (config.getenv("DISPLAY") or config.getenv("WAYLAND_DISPLAY")) and command_exists("xdg-open") then
     cmd = "xdg-open"
@@ -130,7 +136,7 @@ end
 -- Flows ----------------------------------------------------------------------------------------
 
 local function url_decode(s)
-  return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+  return (s:gsub("%+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
 local function parse_query(target)
