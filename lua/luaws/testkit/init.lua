@@ -222,45 +222,6 @@ local function write_profiles(dir, region, credentials)
   return config_file, credentials_file
 end
 
--- testkit.cloud{sso = true}: profiles "source" and "target" become IAM Identity Center profiles
--- (sso-session "localcloud", role "Admin" assigned in the local cloud's SSO emulator) in place of
--- access keys.
-local function write_sso_profiles(cloud)
-  local fs = require "luaws.fs"
-  cloud:api("/localcloud-api/sso/seed", { assignments = {
-    { account = cloud.source_account, role_name = "Admin" },
-    { account = cloud.target_account, role_name = "Admin" } } })
-  local lines = {}
-  for _, p in ipairs { { "source", cloud.source_account }, { "target", cloud.target_account } } do
-    lines[#lines + 1] = string.format("[profile %s]\nsso_session = localcloud\nsso_account_id = %s\n"
-      .. "sso_role_name = Admin\nregion = %s\n", p[1], p[2], cloud.region)
-  end
-  lines[#lines + 1] = string.format("[sso-session localcloud]\nsso_start_url = https://localcloud.awsapps.com/start\n"
-    .. "sso_region = %s\nsso_registration_scopes = sso:account:access\n", cloud.region)
-  os.remove(cloud.config_file)
-  os.remove(cloud.credentials_file)
-  assert(fs.write_private(cloud.config_file, table.concat(lines, "\n")))
-  assert(fs.write_private(cloud.credentials_file, ""))
-end
-
--- Signs the "localcloud" sso-session in as `luaws sso login --use-device-code` would, the user's
--- approval played here; the token lands in the cloud's own ~/.aws/sso/cache (HOME = cloud.dir).
-local function sso_sign_in(cloud)
-  local cfg = require("luaws.sdk.credentials.sso").session_config("localcloud", {})
-  local wire = require "luaws.sdk.credentials.sso_wire"
-  local credentials = require "luaws.sdk.credentials"
-  local reg = wire.oidc(cfg, "RegisterClient", { clientName = "luaws-testkit", clientType = "public" })
-  local auth = wire.oidc(cfg, "StartDeviceAuthorization", { clientId = reg.clientId,
-    clientSecret = reg.clientSecret, startUrl = cfg.sso_start_url })
-  cloud:api("/localcloud-api/sso/approve", { user_code = auth.userCode })
-  local token = wire.oidc(cfg, "CreateToken", { clientId = reg.clientId, clientSecret = reg.clientSecret,
-    grantType = "urn:ietf:params:oauth:grant-type:device_code", deviceCode = auth.deviceCode })
-  require("luaws.sdk.credentials.sso_token").write(cfg, { startUrl = cfg.sso_start_url, region = cfg.sso_region,
-    accessToken = token.accessToken, refreshToken = token.refreshToken, clientId = reg.clientId,
-    clientSecret = reg.clientSecret, expiresAt = credentials.format_time(credentials.now() + token.expiresIn),
-    registrationExpiresAt = credentials.format_time(reg.clientSecretExpiresAt) })
-end
-
 -- Makes every luaws module see the cloud's config files, endpoint and region, and none of the
 -- caller's own AWS_* settings (a real profile or key must never reach a test). With SSO profiles
 -- HOME is the cloud's folder too, so the test's token cache is its own.
@@ -344,14 +305,14 @@ function M.cloud(opts)
       cloud.config_file, cloud.credentials_file = write_profiles(dir, cloud.region, credentials)
       if opts.sso then
         cloud.sso = true
-        write_sso_profiles(cloud)
+        require("luaws.testkit.sso").write_profiles(cloud)
       end
     end)
     if not ok then cloud:stop() error(err, 2) end
   end
   if cloud.config_file then point_environment_at(cloud) end
   if cloud.sso then
-    local ok, err = pcall(sso_sign_in, cloud)
+    local ok, err = pcall(require("luaws.testkit.sso").sign_in, cloud)
     if not ok then cloud:stop() error(err, 2) end
   end
   if opts.auth ~= false then cloud:set_auth(0) end

@@ -8,7 +8,6 @@ local config = require "luaws.sdk.config"
 local credentials = require "luaws.sdk.credentials"
 local sso = require "luaws.sdk.credentials.sso"
 local sso_token = require "luaws.sdk.credentials.sso_token"
-local sso_login = require "luaws.sdk.credentials.sso_login"
 
 local home = T.tempdir()
 local config_path = home .. "/config"
@@ -203,13 +202,6 @@ T.case("corrupt and incomplete cache files: SsoCacheError naming the file", func
   out:close()
   e = T.raises(function() sso_token.load(dev) end)
   T.match(e.message, "has no valid accessToken and expiresAt")
-end)
-
-T.case("registration cache key: Python json.dumps(sort_keys=True) text", function()
-  T.eq(sso_login.sorted_json { tool = "botocore", startUrl = "https://a/start", region = "us-east-1",
-    scopes = { "sso:account:access" }, session_name = "corp" },
-    '{"region": "us-east-1", "scopes": ["sso:account:access"], "session_name": "corp", '
-    .. '"startUrl": "https://a/start", "tool": "botocore"}')
 end)
 
 T.case("role credentials cache path: botocore's compact sorted JSON key", function()

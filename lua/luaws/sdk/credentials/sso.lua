@@ -4,7 +4,7 @@
 -- GetRoleCredentials, are cached in the process and in ~/.aws/cli/cache (as the AWS CLI does),
 -- and are fetched once however many tasks ask at the same time.
 local config = require "luaws.sdk.config"
-local credentials = require "luaws.sdk.credentials"
+local credentials = require "luaws.sdk.credentials.provider"
 local sso_token = require "luaws.sdk.credentials.sso_token"
 
 local M = {}

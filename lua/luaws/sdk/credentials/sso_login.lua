@@ -2,7 +2,7 @@
 -- a client registration cached per session, the authorization-code flow with PKCE and a
 -- one-shot 127.0.0.1 listener (or the device-code flow), the token written to the CLI's cache.
 local config = require "luaws.sdk.config"
-local credentials = require "luaws.sdk.credentials"
+local credentials = require "luaws.sdk.credentials.provider"
 local sso = require "luaws.sdk.credentials.sso"
 local sso_token = require "luaws.sdk.credentials.sso_token"
 local wire = require "luaws.sdk.credentials.sso_wire"
@@ -23,9 +23,14 @@ sso_start_url) and stores the token where the AWS CLI keeps it (~/.aws/sso/cache
 listens on 127.0.0.1 for the redirect; --use-device-code prints a URL and a code to enter on any
 device instead. logout signs out and deletes the cached tokens and SSO role credentials.]]
 
+--- sso_login.output: where login and logout talk to the user (io.stderr unless a test sets
+--- another handle with write and flush).
+M.output = nil
+
 local function say(text)
-  io.stderr:write(text, "\n")
-  io.stderr:flush()
+  local out = M.output or io.stderr
+  out:write(text, "\n")
+  out:flush()
 end
 
 local function usage(message)

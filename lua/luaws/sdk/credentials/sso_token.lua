@@ -4,7 +4,7 @@
 -- atomic 0600 writes under a lock file so concurrent luaws processes lose no rotated token.
 local cjson_base = require "cjson"
 local config = require "luaws.sdk.config"
-local credentials = require "luaws.sdk.credentials"
+local credentials = require "luaws.sdk.credentials.provider"
 
 local M = {}
 

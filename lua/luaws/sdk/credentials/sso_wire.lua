@@ -3,7 +3,7 @@
 -- endpoints as botocore resolves them (AWS_ENDPOINT_URL_SSO / _SSO_OIDC, AWS_ENDPOINT_URL,
 -- services sections, else https://portal.sso.REGION.amazonaws.com and https://oidc.REGION...).
 local cjson = require "cjson.safe"
-local credentials = require "luaws.sdk.credentials"
+local credentials = require "luaws.sdk.credentials.provider"
 
 local M = {}
 
@@ -30,9 +30,8 @@ end
 M.percent_encode = percent_encode
 
 local function log_enabled()
-  local ok, log = pcall(require, "luaws.core.log")
-  if not ok then ok, log = pcall(require, "luaws.log") end
-  return ok and log.enabled() and log or nil
+  local log = require "luaws.core.log"
+  return log.enabled() and log or nil
 end
 
 -- The secret values in a request or response, for the debug log to scrub wherever they appear.
