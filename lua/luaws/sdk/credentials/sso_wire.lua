@@ -1,7 +1,9 @@
 -- credentials.sso_wire: the unsigned rest-json calls to IAM Identity Center (SSO portal, SSO OIDC).
--- The one place luaws talks to them (until the generic rest-json client carries these services):
--- endpoints as botocore resolves them (AWS_ENDPOINT_URL_SSO / _SSO_OIDC, AWS_ENDPOINT_URL,
--- services sections, else https://portal.sso.REGION.amazonaws.com and https://oidc.REGION...).
+-- The one place luaws talks to them: endpoints as botocore resolves them (AWS_ENDPOINT_URL_SSO /
+-- _SSO_OIDC, AWS_ENDPOINT_URL, services sections, else https://portal.sso.REGION.amazonaws.com
+-- and https://oidc.REGION...). Once the generic rest-json client is on main, these calls are
+-- aws.client("sso" / "sso-oidc", {region = sso_region, credentials = false}) operations (checked
+-- against the local cloud's emulator: same codes, same bodies); this module is the seam to swap.
 local cjson = require "cjson.safe"
 local credentials = require "luaws.sdk.credentials.provider"
 
