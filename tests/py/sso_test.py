@@ -83,6 +83,7 @@ region = us-east-1
 sso_session = missing
 sso_account_id = {DEV}
 sso_role_name = Admin
+region = us-east-1
 
 [profile plain]
 region = us-east-1
@@ -91,6 +92,7 @@ region = us-east-1
 sso_session = broken-cache
 sso_account_id = {DEV}
 sso_role_name = Admin
+region = us-east-1
 
 [sso-session broken-cache]
 sso_start_url = https://broken.awsapps.com/start
