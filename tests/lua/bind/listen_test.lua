@@ -17,8 +17,8 @@ end)
 T.case("reads one request's method and target and answers it", function()
   local listener <close> = assert(http.listen())
   local out = os.tmpname()
-  os.execute(string.format("curl -s -o %s 'http://127.0.0.1:%d/oauth/callback?code=abc&state=x%%20y' &",
-    out, listener:port()))
+  os.execute(string.format("curl -s --max-time 20 -o %s 'http://127.0.0.1:%d/oauth/callback?code=abc&state=x%%20y'"
+    .. " </dev/null 2>/dev/null &", out, listener:port()))
   local request = assert(listener:accept(10))
   T.eq(request.method, "GET")
   T.eq(request.target, "/oauth/callback?code=abc&state=x%20y")

@@ -35,8 +35,7 @@ end
 --- sso_token.sha1_hex(text) -> 40 hex digits: how the AWS CLI names its cache files.
 function M.sha1_hex(text)
   local crypto = require "luaws.crypto"
-  if crypto.sha1 then return crypto.hex(crypto.sha1(text)) end -- the rest protocols' raw digest
-  return crypto.sha1_hex(text)
+  return crypto.hex(crypto.sha1(text))
 end
 
 --- sso_token.cache_dir() -> the folder of the SSO token cache (~/.aws/sso/cache).
