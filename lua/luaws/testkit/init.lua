@@ -223,8 +223,7 @@ local function write_profiles(dir, region, credentials)
 end
 
 -- Makes every luaws module see the cloud's config files, endpoint and region, and none of the
--- caller's own AWS_* settings (a real profile or key must never reach a test). With SSO profiles
--- HOME is the cloud's folder too, so the test's token cache is its own.
+-- caller's own AWS_* settings (a real profile or key must never reach a test); HOME too with sso.
 local function point_environment_at(cloud)
   local config = require "luaws.sdk.config"
   local overrides = {
@@ -246,8 +245,7 @@ end
 --- console_policy, org, group_name, source_account, target_account), writes profiles "source"
 --- (account A: key, AMI) and "target" (account B: group) into a temporary folder, points the AWS
 --- config of this process at them, then turns signature checking on (auth = false leaves it off).
---- sso = true makes "source" and "target" IAM Identity Center profiles (sso-session "localcloud",
---- role "Admin"), already signed in, with HOME (the token cache) in the cloud's folder.
+--- sso = true: "source" and "target" are signed-in IAM Identity Center profiles (luaws.testkit.sso).
 --- Fields: url, region, dir, config_file, credentials_file, summary (the seed's ids and ARNs:
 --- source_account, target_account, key_arn, key_arns, image_id, snapshot_ids, group_name,
 --- service_linked_role_arn, ...), source_account, target_account. Stopped when the file ends.
@@ -303,17 +301,14 @@ function M.cloud(opts)
       cloud.summary = summary
       cloud.source_account, cloud.target_account = summary.source_account, summary.target_account
       cloud.config_file, cloud.credentials_file = write_profiles(dir, cloud.region, credentials)
-      if opts.sso then
-        cloud.sso = true
-        require("luaws.testkit.sso").write_profiles(cloud)
-      end
+      cloud.sso = opts.sso and require("luaws.testkit.sso").write_profiles(cloud)
     end)
     if not ok then cloud:stop() error(err, 2) end
   end
   if cloud.config_file then point_environment_at(cloud) end
   if cloud.sso then
-    local ok, err = pcall(require("luaws.testkit.sso").sign_in, cloud)
-    if not ok then cloud:stop() error(err, 2) end
+    local signed, why = pcall(require("luaws.testkit.sso").sign_in, cloud)
+    if not signed then cloud:stop() error(why, 2) end
   end
   if opts.auth ~= false then cloud:set_auth(0) end
   return cloud

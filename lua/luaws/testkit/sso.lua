@@ -3,7 +3,7 @@ local M = {}
 
 --- sso.write_profiles(cloud): profiles "source" and "target" become IAM Identity Center profiles
 --- (sso-session "localcloud", role "Admin" assigned in the local cloud's SSO emulator) in place of
---- access keys; the credentials file is emptied.
+--- access keys; the credentials file is emptied. Returns true.
 function M.write_profiles(cloud)
   local fs = require "luaws.fs"
   cloud:api("/localcloud-api/sso/seed", { assignments = {
@@ -20,6 +20,7 @@ function M.write_profiles(cloud)
   os.remove(cloud.credentials_file)
   assert(fs.write_private(cloud.config_file, table.concat(lines, "\n")))
   assert(fs.write_private(cloud.credentials_file, ""))
+  return true
 end
 
 --- sso.sign_in(cloud): signs the "localcloud" sso-session in as `luaws sso login
