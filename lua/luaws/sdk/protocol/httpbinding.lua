@@ -8,6 +8,7 @@
 -- BaseRestSerializer and parsing its BaseRestParser, so the differential tests can compare.
 local uri = require "luaws.core.uri"
 local errors = require "luaws.core.errors"
+local shared = require "luaws.sdk.protocol.shared"
 local timestamp = require "luaws.sdk.protocol.timestamp"
 local validate = require "luaws.sdk.protocol.validate"
 local crypto = require "luaws.crypto"
@@ -15,20 +16,9 @@ local cjson = require "cjson.safe"
 
 local M = {}
 
---- number_text(v) -> v as Python's str() prints it ("3", "1.5", "2.0", "1e+20", "NaN", "-Infinity").
-function M.number_text(v)
-  if math.type(v) == "integer" then return string.format("%d", v) end
-  if v ~= v then return "NaN" end
-  if v == math.huge then return "Infinity" end
-  if v == -math.huge then return "-Infinity" end
-  local s
-  for precision = 15, 17 do
-    s = string.format("%." .. precision .. "g", v)
-    if tonumber(s) == v then break end
-  end
-  if not s:find("[%.eEn]") then s = s .. ".0" end
-  return s
-end
+--- number_text(v) -> v as Python's str() prints it ("3", "1.5", "2.0", "1e+20", "NaN", "-Infinity"):
+--- the protocols' one number printer (luaws.sdk.protocol.shared).
+M.number_text = shared.number_text
 
 local function fail(svc, op, message)
   errors.raise({ code = "ParamValidation", service = svc.service_id, operation = op.name,
