@@ -311,7 +311,7 @@ lua_State *luaws_host_new(const luaws_host_options *options) {
   char data_dir[PATH_MAX];
   luaws_find_data_dir(options->argv0, data_dir, sizeof data_dir);
   set_package_path(L, data_dir);
-  char lib_dir[PATH_MAX];
+  char lib_dir[PATH_MAX + sizeof "/lib"];
   if (strcmp(data_dir, LUAWS_SOURCE_DIR) == 0)
     snprintf(lib_dir, sizeof lib_dir, "%s", LUAWS_BUILD_LIB_DIR);
   else
