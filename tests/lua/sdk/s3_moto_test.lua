@@ -1,5 +1,5 @@
 -- s3_moto_test: S3 through aws.client against the local cloud with SigV4 checking on: buckets in two
--- regions, a waiter, put/get/list with pagination, a 20 MB multipart upload read from disk and
+-- regions, waiters, put/get/list with pagination, a 20 MB multipart upload read from disk and
 -- downloaded to a sink file, error tables, and keys with special characters.
 local T = require "testing"
 local cjson = require "cjson"
@@ -54,18 +54,13 @@ T.test("CreateBucket in us-east-1 and in eu-west-1 (LocationConstraint from the 
   T.ok(names[BUCKET] and names[EU_BUCKET], "both buckets listed")
 end)
 
-T.test("the bucket exists waiter (client:wait when present, else HeadBucket until 200)", function()
-  if require("luaws.sdk.client").Client.wait then
-    s3:wait("BucketExists", { Bucket = BUCKET }, { delay = 0.1, max_attempts = 5 })
-  else
-    local ok
-    for _ = 1, 5 do
-      ok = pcall(s3.HeadBucket, s3, { Bucket = BUCKET })
-      if ok then break end
-      aws.sleep(0.1)
-    end
-    T.ok(ok, "HeadBucket answered 200")
-  end
+T.test("the BucketExists and BucketNotExists waiters (client:wait, botocore's waiters-2)", function()
+  s3:wait("BucketExists", { Bucket = BUCKET }, { delay = 0.1, max_attempts = 5 })
+  s3:wait("BucketNotExists", { Bucket = "luaws-no-such-bucket" }, { delay = 0.1, max_attempts = 5 })
+  local failed = T.raises(function()
+    s3:wait("BucketExists", { Bucket = "luaws-no-such-bucket" }, { delay = 0.05, max_attempts = 2 })
+  end)
+  T.match(tostring(failed), "BucketExists")
   local e = T.raises(function() s3:HeadBucket { Bucket = "luaws-no-such-bucket" } end)
   T.eq(e.code, "NotFound")
   T.eq(e.status, 404)
