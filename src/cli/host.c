@@ -300,6 +300,10 @@ lua_State *luaws_host_new(const luaws_host_options *options) {
     return NULL;
   }
   luaL_openlibs(L);
+  /* Start a GC cycle when the heap grows by half rather than Lua's default doubling: a recipe run
+   * builds large transient tables (service models, responses), and this keeps its peak memory
+   * about 0.3 MB lower for about 1 ms more CPU (measured; bench/README.md). */
+  lua_gc(L, LUA_GCINC, 150, 0, 0);
   lua_pushboolean(L, options->debug);
   lua_setfield(L, LUA_REGISTRYINDEX, LUAWS_DEBUG_KEY);
   preload_modules(L);

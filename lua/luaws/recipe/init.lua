@@ -331,11 +331,6 @@ end
 --- traceback=true to keep a traceback in report.traceback. status is "ok" (read-only), "planned",
 --- "applied", "nothing-to-do" or "failed"; exit is 0, 1 or the error's exit (2 for bad input).
 function M.execute(r, options)
-  -- A recipe run builds large transient tables (models, responses, policies): starting a GC cycle
-  -- when the heap grows by half rather than doubling keeps its peak memory ~0.3 MB lower for
-  -- ~1 ms of CPU (bench/README.md). Scripts and one-off calls keep Lua's default, which costs a
-  -- single call a quarter fewer instructions.
-  collectgarbage("incremental", 150)
   local ctx = M.context(r, options)
   local guarded_aws = setmetatable({
     client = function(service, opts) return ctx.client(service, opts) end,
