@@ -103,12 +103,12 @@ local function header_list(headers)
   return list
 end
 
---- Creates a client: name is a service name known to luaws.model ("kms", "ec2", ...);
+--- Creates a client: name is a service name known to luaws.sdk.model ("kms", "ec2", ...);
 --- opts = {profile=, region=, endpoint_url=, credentials=<provider|table|false>,
 --- max_attempts=, retry_mode=, timeout= (seconds per attempt), use_fips_endpoint=,
 --- use_dualstack_endpoint=, client_context_params={Name or snake_name = value} (the rule set's
 --- clientContextParams, e.g. {ForcePathStyle=true} for S3)}. Region, max_attempts and the
---- endpoint follow luaws.config and luaws.endpoints (options, then environment, then profile).
+--- endpoint follow luaws.sdk.config and luaws.sdk.endpoints (options, then environment, then profile).
 --- Returns a "luaws.Client" whose operations are methods named as in AWS: client:ListKeys{...}.
 function M.new(name, opts)
   if type(name) ~= "string" then

@@ -1,6 +1,6 @@
 -- protocol.ec2: the EC2 dialect of the query protocol: capitalised names, "A.N" lists, bare replies.
 --
--- Differences from luaws.protocol.query, as in botocore's EC2Serializer / EC2QueryParser:
+-- Differences from luaws.sdk.protocol.query, as in botocore's EC2Serializer / EC2QueryParser:
 -- a member's wire name is its queryName, else its locationName with the first letter
 -- capitalised, else its own name; lists are always "Name.N" and an empty list sends nothing;
 -- replies are not wrapped in <OpResult>, lists use <item> elements, and the request id is
