@@ -2,6 +2,7 @@
 local operations = require "luaws.sdk.operations"
 local retry = require "luaws.sdk.retry"
 local bodies = require "luaws.sdk.body"
+local uri = require "luaws.core.uri"
 
 local M = {}
 
@@ -44,22 +45,13 @@ local function idempotency_members(op)
   return type(declared) == "table" and declared or {}
 end
 
-local function percent_encode(s)
-  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
-end
-
 local function encode_query(query)
   if query == nil then return "" end
   if type(query) == "string" then return query end
+  if query[1] ~= nil then return uri.query_string(query) end
   local parts = {}
-  if query[1] ~= nil then
-    for _, pair in ipairs(query) do
-      parts[#parts + 1] = percent_encode(pair[1]) .. "=" .. percent_encode(pair[2] or "")
-    end
-  else
-    for k, v in pairs(query) do parts[#parts + 1] = percent_encode(k) .. "=" .. percent_encode(v) end
-    table.sort(parts)
-  end
+  for k, v in pairs(query) do parts[#parts + 1] = uri.encode(k) .. "=" .. uri.encode(v) end
+  table.sort(parts)
   return table.concat(parts, "&")
 end
 

@@ -5,6 +5,7 @@ local config = require "luaws.sdk.config"
 local credentials = require "luaws.sdk.credentials.provider"
 local sso = require "luaws.sdk.credentials.sso"
 local sso_token = require "luaws.sdk.credentials.sso_token"
+local uri = require "luaws.core.uri"
 local wire = require "luaws.sdk.credentials.sso_wire"
 
 local M = {}
@@ -168,8 +169,7 @@ local function pkce_flow(cfg, registration, opts)
     { "response_type", "code" }, { "client_id", registration.clientId }, { "redirect_uri", redirect },
     { "state", state }, { "code_challenge_method", "S256" }, { "scopes", table.concat(cfg.scopes, " ") },
     { "code_challenge", base64url(crypto.sha256(verifier)) } }
-  for i, pair in ipairs(query) do query[i] = wire.percent_encode(pair[1]) .. "=" .. wire.percent_encode(pair[2]) end
-  local url = wire.endpoint("oidc", cfg.sso_region, cfg.settings) .. "/authorize?" .. table.concat(query, "&")
+  local url = wire.endpoint("oidc", cfg.sso_region, cfg.settings) .. "/authorize?" .. uri.query_string(query)
   local opened = not opts.no_browser and M.open_browser(url)
   say((opened and "Your browser has been opened to sign in. If it did not open, visit:\n\n"
     or "Open this URL in a browser to sign in:\n\n") .. url .. "\n")

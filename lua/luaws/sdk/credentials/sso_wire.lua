@@ -6,6 +6,7 @@
 -- against the local cloud's emulator: same codes, same bodies); this module is the seam to swap.
 local cjson = require "cjson.safe"
 local credentials = require "luaws.sdk.credentials.provider"
+local uri = require "luaws.core.uri"
 
 local M = {}
 
@@ -26,10 +27,6 @@ function M.endpoint(service, region, settings)
   return resolved.url
 end
 
-local function percent_encode(v)
-  return (tostring(v):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
-end
-M.percent_encode = percent_encode
 
 local function log_enabled()
   local log = require "luaws.core.log"
@@ -66,13 +63,7 @@ local OAUTH_ERRORS = { authorization_pending = "AuthorizationPendingException",
 function M.call(req)
   local s = SERVICES[req.service]
   local url = M.endpoint(req.service, req.region, req.settings) .. req.path
-  if req.query then
-    local parts = {}
-    for _, pair in ipairs(req.query) do
-      parts[#parts + 1] = percent_encode(pair[1]) .. "=" .. percent_encode(pair[2])
-    end
-    url = url .. "?" .. table.concat(parts, "&")
-  end
+  if req.query then url = url .. "?" .. uri.query_string(req.query) end
   local headers = { { "Accept", "application/json" } }
   local body
   if req.body then

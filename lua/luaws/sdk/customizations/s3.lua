@@ -2,12 +2,10 @@
 -- Hooks: see luaws.sdk.customizations; endpoint_builtins and endpoint_operation serve the rule-set
 -- endpoint resolver (botocore's customize_endpoint_resolver_builtins and
 -- remove_bucket_from_url_paths_from_model). Nothing here sends requests; the client does.
+local uri = require "luaws.core.uri"
+
 local M = {}
 
-local function percent_encode(s, safe)
-  local keep = "[^%w" .. (safe or "") .. "]"
-  return (tostring(s):gsub(keep, function(c) return string.format("%%%02X", c:byte()) end))
-end
 
 -- urllib.parse.unquote_plus: "+" is a space, %XX a byte.
 local function unquote_plus(s)
@@ -15,8 +13,6 @@ local function unquote_plus(s)
   return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
-local SAFE = "%-%._~"            -- botocore's SAFE_CHARS
-local SAFE_PATH = SAFE .. "/"
 
 ---------------------------------------------------------------------------------------------------
 -- prepare: parameters
@@ -61,15 +57,15 @@ local function copy_source(ctx)
         operation = ctx.op_name, message = "CopySource needs Bucket and Key" }, 0)
     end
     local path = tostring(bucket):find("^arn:") and (bucket .. "/object/" .. key) or (bucket .. "/" .. key)
-    local value = percent_encode(path, SAFE_PATH)
+    local value = uri.encode(path, true)
     if source.VersionId ~= nil then value = value .. "?versionId=" .. tostring(source.VersionId) end
     ctx.params.CopySource = value
   elseif type(source) == "string" then
     local first, version = source:match("^(.-)(%?versionId=%S+)$")
     if first then
-      ctx.params.CopySource = percent_encode(first, SAFE_PATH) .. version
+      ctx.params.CopySource = uri.encode(first, true) .. version
     else
-      ctx.params.CopySource = percent_encode(source, SAFE_PATH)
+      ctx.params.CopySource = uri.encode(source, true)
     end
   end
 end

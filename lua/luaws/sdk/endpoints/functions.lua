@@ -4,6 +4,8 @@
 -- Values follow the rule-set data model: nil for unset, booleans, strings, arrays and records
 -- (Lua tables). A function that botocore makes raise (stringEquals on a non-string, ...) raises
 -- an error table {code="EndpointResolutionError", message=}.
+local uri = require "luaws.core.uri"
+
 local M = {}
 
 --- functions.error(message) raises the error table rule evaluation uses (never returns).
@@ -157,14 +159,11 @@ M["aws.parseArn"] = function(value)
     resourceId = ids }
 end
 
-local function percent_encode(s, keep)
-  return (s:gsub(keep, function(c) return string.format("%%%02X", c:byte()) end))
-end
 
 --- uriEncode(value) -> value percent-encoded except letters, digits and -_.~ (nil stays nil).
 function M.uriEncode(value)
   if value == nil then return nil end
-  return percent_encode(tostring(value), "[^%w%-_%.~]")
+  return uri.encode(value)
 end
 
 -- botocore's remove_dot_segments: drops ".", "..", and empty segments.
@@ -219,7 +218,7 @@ function M.parseURL(value)
     if not digits then return nil end
     if digits ~= "" and tonumber(digits) > 65535 then return nil end
   end
-  local normalized = percent_encode(remove_dot_segments(path), "[^%w%-_%.~/]")
+  local normalized = uri.encode(remove_dot_segments(path), true)
   if normalized:sub(-1) ~= "/" then normalized = normalized .. "/" end
   return { scheme = scheme, authority = authority, path = path, normalizedPath = normalized,
     isIp = is_ipv4(host) or is_ipv6_host(host) }

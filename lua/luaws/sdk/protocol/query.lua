@@ -8,8 +8,9 @@
 -- flattened), maps, numbers as numbers, booleans, timestamps as the ISO 8601 text AWS sent,
 -- blobs base64-decoded; a member absent on the wire is absent in the result, while a present but
 -- empty list element gives an empty list.
-local shared = require "luaws.sdk.protocol.shared"
 local errors = require "luaws.core.errors"
+local shared = require "luaws.sdk.protocol.shared"
+local uri = require "luaws.core.uri"
 
 local M = {}
 
@@ -18,7 +19,7 @@ local M = {}
 
 local function form_escape(s)
   -- Python's urlencode (quote_plus): unreserved characters stay, space becomes "+".
-  return (s:gsub("[^%w%-%._~ ]", function(c) return string.format("%%%02X", c:byte()) end):gsub(" ", "+"))
+  return (uri.encode(s):gsub("%%20", "+"))
 end
 
 --- form_encode(pairs) -> "k=v&k=v" from an array of {key, value}.
