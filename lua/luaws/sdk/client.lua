@@ -293,10 +293,11 @@ local function send_attempt(ctx, hooks, request, attempt, max_attempts, creds, l
   return res, err
 end
 
+-- The debug log, or nil. The switch is the host's flag, so a call without --debug never loads
+-- luaws.core.log.
 local function debug_log()
-  local log = require "luaws.core.log"
-  if log.enabled() then return log end
-  return nil
+  if not require("luaws.host").debug() then return nil end
+  return require "luaws.core.log"
 end
 
 -- Whether op's output has an event-stream member, which is read while it arrives when the

@@ -29,8 +29,8 @@ end
 
 
 local function log_enabled()
-  local log = require "luaws.core.log"
-  return log.enabled() and log or nil
+  if not require("luaws.host").debug() then return nil end  -- as the client: log loads only with --debug
+  return require "luaws.core.log"
 end
 
 -- The secret values in a request or response, for the debug log to scrub wherever they appear.
