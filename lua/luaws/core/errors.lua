@@ -61,6 +61,15 @@ function M.is(e, ...)
   return false
 end
 
+--- errors.summary(e) -> "Code: message" for an error table, tostring(e) for anything else, on
+-- one line (line breaks become spaces): the short form for tables and lists of findings, where
+-- the service, status and request id that tostring(e) adds are shown apart or not wanted.
+function M.summary(e)
+  local text = tostring(e)
+  if type(e) == "table" then text = (e.code and (e.code .. ": ") or "") .. tostring(e.message or "") end
+  return (text:gsub("[\r\n]+", " "))
+end
+
 --- errors.wrap(v, fields) -> a luaws error: v itself if it is one, a table like
 -- {code=, message=, retryable=} (from luaws.http) given the metatable, or a string wrapped as
 -- {code="Error", message=v}; fields (service=, operation=, ...) fill in what is missing.

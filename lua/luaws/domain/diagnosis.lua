@@ -1,6 +1,7 @@
 -- diagnosis: the doctor's checks, from a group's failed launches to the missing statement or grant.
 local arn = require "luaws.core.arn"
 local crossaccount = require "luaws.domain.crossaccount"
+local errors = require "luaws.core.errors"
 local keypolicy = require "luaws.domain.keypolicy"
 local kms_grants = require "luaws.domain.grants"
 local launch_sources = require "luaws.domain.launch_sources"
@@ -28,15 +29,7 @@ local FAILURE_KINDS = {
 local function list(t) return policy.array(t or {}) end
 local function join(t) return table.concat(t, ", ") end
 
-
--- One line for an AWS error: "Code: message".
-local function why(e)
-  if type(e) == "table" then
-    local message = tostring(e.message or ""):gsub("[\r\n]+", " ")
-    return (e.code and (e.code .. ": ") or "") .. message
-  end
-  return tostring(e)
-end
+local why = errors.summary  -- one line for an AWS error: "Code: message"
 
 -- Calls client:operation(params) protected -> ok, result or error.
 local function try(client, operation, params)

@@ -147,12 +147,7 @@ local function try(client, operation, params)
 end
 
 -- One line for an AWS error: "Code: message".
-local function why(e)
-  if type(e) == "table" then
-    return (e.code and (e.code .. ": ") or "") .. tostring(e.message or ""):gsub("[\r\n]+", " ")
-  end
-  return tostring(e)
-end
+local why = errors.summary
 
 -- A launch template version -> a launch source {source=, image_id=, mappings=, ...}, or nil.
 local function template_source(ec2, spec, f)

@@ -1,4 +1,5 @@
 -- fanout: runs a recipe step over many rows (accounts), N at a time, under a requests-per-second limit.
+local errors = require "luaws.core.errors"
 local http = require "luaws.http"
 
 local M = {}
@@ -65,11 +66,6 @@ function M.run(rows, handle, opts)
 end
 
 --- fanout.one_line(e) -> "Code: message" for an error table, tostring(e) otherwise.
-function M.one_line(e)
-  if type(e) == "table" then
-    return ((e.code and (e.code .. ": ") or "") .. tostring(e.message or e)):gsub("[\r\n]+", " ")
-  end
-  return (tostring(e):gsub("[\r\n]+", " "))
-end
+M.one_line = errors.summary
 
 return M

@@ -35,4 +35,10 @@ T.test("wrap keeps a luaws error, adopts a table, wraps a string, fills missing 
   T.ok(not ok and errors.is(raised, "Raised"))
 end)
 
+T.test("summary: Code: message on one line; other values as text", function()
+  T.eq(errors.summary(errors.new { code = "AccessDenied", message = "no\nway", status = 403 }), "AccessDenied: no way")
+  T.eq(errors.summary { message = "plain" }, "plain")
+  T.eq(errors.summary("two\nlines"), "two lines")
+end)
+
 T.done()
