@@ -18,6 +18,7 @@ for _, region in ipairs { "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-
   "eu-west-3", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2" } do
   LEGACY_GLOBAL_STS_REGIONS[region] = true
 end
+M.LEGACY_GLOBAL_STS_REGIONS = LEGACY_GLOBAL_STS_REGIONS
 
 local by_id = {}
 for _, p in ipairs(partitions) do by_id[p.id] = p end

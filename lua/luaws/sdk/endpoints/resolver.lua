@@ -14,15 +14,6 @@ local function raise(fields)
   error(config().error(fields), 0)
 end
 
--- Regions for which sts_regional_endpoints=legacy still means the global sts.amazonaws.com
--- (botocore's LEGACY_GLOBAL_STS_REGIONS).
-local LEGACY_GLOBAL_STS_REGIONS = {}
-for _, region in ipairs { "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
-  "aws-global", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2",
-  "eu-west-3", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2" } do
-  LEGACY_GLOBAL_STS_REGIONS[region] = true
-end
-
 --- resolver.CACHE_SIZE: endpoints kept per client before the cache starts over.
 M.CACHE_SIZE = 100
 
@@ -110,7 +101,8 @@ function M.builtins(args)
     ["AWS::Region"] = region,
     ["AWS::UseFIPS"] = given == nil and fips or false,
     ["AWS::UseDualStack"] = given == nil and dualstack or false,
-    ["AWS::STS::UseGlobalEndpoint"] = sts_regional == "legacy" and LEGACY_GLOBAL_STS_REGIONS[region] == true,
+    ["AWS::STS::UseGlobalEndpoint"] = sts_regional == "legacy"
+      and endpoints().LEGACY_GLOBAL_STS_REGIONS[region] == true,
     ["AWS::S3::UseGlobalEndpoint"] = (region == nil or region == "us-east-1")
       and (s3_regional or "legacy") == "legacy",
     ["AWS::S3::Accelerate"] = accelerate,
