@@ -58,12 +58,7 @@ local function header_list(shape, v)
   return table.concat(parts, ",")
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
+local sorted_keys = shared.sorted_keys
 
 local function has_header(headers, name)
   name = name:lower()

@@ -40,12 +40,7 @@ local function encode_scalar(shape, ref, v)
   return assert(cjson.encode(v))
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
+local sorted_keys = shared.sorted_keys
 
 encode = function(shape, ref, v)
   local kind = shape.type

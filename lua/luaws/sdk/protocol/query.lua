@@ -65,12 +65,7 @@ end
 
 QUERY.empty_list = function(prefix, out) out[#out + 1] = { prefix, "" } end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
+local sorted_keys = shared.sorted_keys
 
 local function serialize(dialect, shape, ref, v, prefix, out)
   local kind = shape.type

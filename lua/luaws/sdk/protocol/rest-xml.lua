@@ -44,12 +44,7 @@ end
 
 local encode
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
+local sorted_keys = shared.sorted_keys
 
 local function encode_structure(shape, ref, v, name, out)
   local attrs = { namespace_attr(ref) }

@@ -48,6 +48,14 @@ end
 ---------------------------------------------------------------------------------------------
 -- Numbers the way Python's str() prints them (query bodies must match botocore's).
 
+--- sorted_keys(t) -> t's keys in a stable order (by their text), so maps serialise reproducibly.
+function M.sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
 --- number_text(v) -> "3" for integers, the shortest round-tripping form for floats
 -- ("1.5", "2.0", "1e+20"); NaN/Infinity as botocore spells them.
 function M.number_text(v)

@@ -14,12 +14,7 @@ local M = {}
 
 local INTEGERS = { integer = true, long = true, short = true, byte = true }
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
+local sorted_keys = shared.sorted_keys
 
 local write
 
