@@ -1,5 +1,5 @@
 /* luacompile.c: build-time tool that turns Lua source files into Lua 5.4 bytecode (models stripped,
- * the library with its line numbers). */
+ * the library with its line numbers, without local variable and upvalue names). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +10,52 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "bytecode_names.h"
+
 /* lua_Writer: appends `size` bytes to the FILE in `ud`. Returns 0 on success, as lua_dump wants. */
 static int write_chunk(lua_State *L, const void *p, size_t size, void *ud) {
   (void)L;
   return fwrite(p, 1, size, (FILE *)ud) == size ? 0 : 1;
+}
+
+/* A growing byte buffer for a dump (malloc'd). */
+typedef struct {
+  unsigned char *data;
+  size_t len, cap;
+} byte_buffer;
+
+/* lua_Writer: appends `size` bytes to the byte_buffer in `ud`. Returns 0, or 1 out of memory. */
+static int buffer_chunk(lua_State *L, const void *p, size_t size, void *ud) {
+  (void)L;
+  byte_buffer *b = ud;
+  if (b->cap - b->len < size) {
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap - b->len < size)
+      cap *= 2;
+    unsigned char *grown = realloc(b->data, cap);
+    if (grown == NULL)
+      return 1;
+    b->data = grown;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, p, size);
+  b->len += size;
+  return 0;
+}
+
+/* Writes the function on top of L's stack to f: stripped of all debug info when strip is set,
+ * else without local variable and upvalue names only (bytecode_names.c). Stack: unchanged. Returns 0 or 1. */
+static int write_compiled(lua_State *L, FILE *f, int strip) {
+  if (strip)
+    return lua_dump(L, write_chunk, f, 1) != 0;
+  byte_buffer b = {NULL, 0, 0};
+  int failed = lua_dump(L, buffer_chunk, &b, 0) != 0;
+  if (!failed && drop_local_names(b.data, b.len, f) != 0) {
+    fprintf(stderr, "luacompile: cannot rewrite this Lua's bytecode format\n");
+    failed = 1;
+  }
+  free(b.data);
+  return failed;
 }
 
 /* Compiles `in` (text only) and writes its stripped bytecode to `out` through a temporary file
@@ -62,7 +104,7 @@ static int compile(lua_State *L, const char *in, const char *out, const char *ch
     free(tmp);
     return 1;
   }
-  int failed = lua_dump(L, write_chunk, f, strip) != 0;
+  int failed = write_compiled(L, f, strip);
   failed |= ferror(f) != 0;
   failed |= fclose(f) != 0;
   if (!failed && rename(tmp, out) != 0)

@@ -1,6 +1,7 @@
 /* lua_host.c: the "luaws.host" module: where luaws lives, versions, debug flag, terminals. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -8,6 +9,7 @@
 #include <lauxlib.h>
 #include <openssl/crypto.h>
 
+#include "bytecode.h"
 #include "host.h"
 #include "modules.h"
 
@@ -61,9 +63,31 @@ static void push_models_dir(lua_State *L) {
   lua_remove(L, -2);
 }
 
+/* host.load_compiled(compiled, source[, env]) -> chunk, size | nil: the bytecode file compiled,
+ * read in one go, when it is at least as new as the file source (nil when either is missing,
+ * the bytecode is stale or it does not load); env, when given, becomes the chunk's _ENV. */
+static int host_load_compiled(lua_State *L) {
+  const char *compiled = luaL_checkstring(L, 1);
+  const char *source = luaL_checkstring(L, 2);
+  struct stat st;
+  size_t size = stat(source, &st) == 0 ? luaws_bytecode_load_fresh(L, compiled, &st) : 0;
+  if (size == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  if (!lua_isnoneornil(L, 3)) {
+    lua_pushvalue(L, 3);
+    if (lua_setupvalue(L, -2, 1) == NULL)
+      lua_pop(L, 1); /* a chunk without upvalues uses no globals */
+  }
+  lua_pushinteger(L, (lua_Integer)size);
+  return 2;
+}
+
 static const luaL_Reg host_functions[] = {
   {"debug", host_debug},
   {"isatty", host_isatty},
+  {"load_compiled", host_load_compiled},
   {"versions", host_versions},
   {NULL, NULL},
 };

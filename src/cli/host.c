@@ -16,6 +16,7 @@
 #include "bytecode.h"
 #include "modules.h"
 #include "paths.h"
+#include "state.h"
 
 static const char TRACEBACK_KEY[] = "luaws.traceback";
 
@@ -294,7 +295,7 @@ int luaws_host_report(lua_State *L, int status) {
 }
 
 lua_State *luaws_host_new(const luaws_host_options *options) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = luaws_state_new();
   if (L == NULL) {
     fprintf(stderr, "luaws: cannot create Lua state: not enough memory\n");
     return NULL;
@@ -325,7 +326,7 @@ lua_State *luaws_host_new(const luaws_host_options *options) {
   int status = luaws_host_docall(L, 1, 1);
   if (status != LUA_OK) {
     luaws_host_report(L, status);
-    lua_close(L);
+    luaws_state_close(L);
     return NULL;
   }
   lua_setglobal(L, "aws");

@@ -22,7 +22,8 @@ typedef struct luaws_host_options {
 
 /* Returns a fresh state with the standard libraries, every luaws C module preloaded,
  * package.path pointing at LUAWS_PATH, then the build tree or install tree, and the
- * global `aws` bound to require "luaws". Returns NULL (message on stderr) on failure. */
+ * global `aws` bound to require "luaws". Returns NULL (message on stderr) on failure. Its heap
+ * is a pool (state.h): close it with luaws_state_close, not lua_close. */
 lua_State *luaws_host_new(const luaws_host_options *options);
 
 /* Calls the function below `narg` arguments on the stack in protected mode with a

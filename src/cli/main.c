@@ -9,6 +9,7 @@
 
 #include "host.h"
 #include "repl.h"
+#include "state.h"
 
 /* Exit code for bad usage or input (unknown option, missing script), as getopt tools do. */
 #define EXIT_USAGE 2
@@ -328,7 +329,7 @@ int main(int argc, char **argv) {
     if (L == NULL)
       return 1;
     int code = run_lua_main(L, "luaws.complete", argc, argv, 2);
-    lua_close(L);
+    luaws_state_close(L);
     fflush(stdout);
     return code;
   }
@@ -364,7 +365,7 @@ int main(int argc, char **argv) {
     code = run_lua_main(L, "luaws.recipe.cli", argc, argv, 1);
   else
     code = run_lua(L, argc, argv, &cl);
-  lua_close(L);
+  luaws_state_close(L);
   fflush(stdout);
   return code;
 }

@@ -157,6 +157,17 @@ local LAZY = {
 -- Looks up a method, a lazy field, else an operation (the model raises UnknownOperation with
 -- suggestions). Every other field of a client is non-nil (false when unset), so only methods,
 -- lazy fields and operations get here.
+-- operation function -> {service name, operation name}, for help(s3.PutObject).
+local OPERATION_NAMES = setmetatable({}, { __mode = "k" })
+
+--- client.operation_of(fn) -> service name, operation name when fn is an operation function taken
+--- from a client (s3.PutObject); nil otherwise.
+function M.operation_of(fn)
+  local names = OPERATION_NAMES[fn]
+  if names then return names[1], names[2] end
+  return nil
+end
+
 function Client_mt.__index(self, key)
   local method = Client[key]
   if method then return method end
@@ -179,6 +190,7 @@ function Client_mt.__index(self, key)
     return client:call(op_name, params, call_opts)
   end
   self._operations[key] = operation
+  OPERATION_NAMES[operation] = { self.service_name, op_name }
   return operation
 end
 

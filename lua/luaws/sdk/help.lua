@@ -317,14 +317,8 @@ function M.text(target, op)
   if type(target) == "table" and type(target.service_name) == "string" then
     target = target.service_name
   elseif type(target) == "function" then
-    -- A client's operation closes over the client (`self`) and the operation's name.
     local service
-    for i = 1, 16 do
-      local up, value = debug.getupvalue(target, i)
-      if not up then break end
-      if up == "op_name" then op = value end
-      if up == "self" and type(value) == "table" then service = rawget(value, "service_name") end
-    end
+    service, op = require("luaws.sdk.client").operation_of(target)
     if not (service and op) then return nil, "not an operation of a client (try help \"s3 PutObject\")" end
     target = service
   end

@@ -95,6 +95,12 @@ M.service_names = M.services
 
 M.loaded_from = {}
 
+-- The environment a shipped data file runs in: nothing but what a rule set needs to build its
+-- large trees on first use (tools/gen_services.py's LAZY_PRELUDE).
+local function data_env()
+  return { setmetatable = setmetatable, rawset = rawset }
+end
+
 -- The build's stripped bytecode for a shipped file (base: "ec2", "s3.rules", ...), when it may
 -- stand in for the source at `path`: parsing ec2.lua's 844 KB costs ~10 ms per process, loading
 -- its bytecode ~1 ms. Only for the data dir's own services/<base>.lua (a model overridden
@@ -106,15 +112,12 @@ local function load_compiled(base, path)
   local data_dir, models_dir = host.data_dir, host.models_dir
   if not (data_dir and models_dir) then return nil end
   if path ~= data_dir .. "/lua/luaws/sdk/services/" .. base .. ".lua" then return nil end
+  -- Missing, stale, unreadable or foreign bytecode (another Lua build) is not an error: the
+  -- source still works.
   local compiled = models_dir .. "/" .. base .. ".luac"
-  local compiled_stat = fs.stat(compiled)
-  if not compiled_stat or compiled_stat.type ~= "file" then return nil end
-  local source_stat = fs.stat(path)
-  if not source_stat or compiled_stat.mtime_ns < source_stat.mtime_ns then return nil end
-  -- Unreadable or foreign bytecode (another Lua build) is not an error: the source still works.
-  local chunk = loadfile(compiled, "b", {})
+  local chunk, size = host.load_compiled(compiled, path, data_env())
   if not chunk then return nil end
-  return chunk, compiled, compiled_stat.size
+  return chunk, compiled, size
 end
 
 local function model_error(path, message)
@@ -126,7 +129,7 @@ local function run_shipped(base, path)
   local chunk, loaded_path, size = load_compiled(base, path)
   if not chunk then
     local err
-    chunk, err = loadfile(path, "t", {})
+    chunk, err = loadfile(path, "t", data_env())
     if not chunk then model_error(path, err) end
     loaded_path = path
     local st = fs.stat(path)

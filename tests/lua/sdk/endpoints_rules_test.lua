@@ -104,7 +104,7 @@ T.test("no matching rule is an error listing the parameters", function()
   T.match(e.message, "Region: us%-east%-1")
 end)
 
-T.test("rules compile when first reached; unknown functions and rule types are reported then", function()
+T.test("rules are checked when first reached; unknown functions and rule types are reported then", function()
   local ev = rules.compile { parameters = { A = { type = "boolean" } }, rules = {
     { type = "endpoint", conditions = { fn("booleanEquals", ref("A"), true) }, endpoint = { url = "https://a" } },
     { type = "endpoint", conditions = { fn("nope", 1) }, endpoint = { url = "x" } } } }

@@ -1,223 +1,170 @@
--- endpoints.rules: compiles an endpoint rule set (endpoint-rule-set-1, as a plain Lua table) into
--- closures once, then evaluates it for a table of parameters the way botocore's EndpointProvider
--- does: parameter defaults and checks, conditions in order, the first endpoint or error wins.
+-- endpoints.rules: evaluates an endpoint rule set (endpoint-rule-set-1, as a plain Lua table) for
+-- a table of parameters the way botocore's EndpointProvider does: parameter defaults and checks,
+-- conditions in order, the first endpoint or error wins.
 local functions = require "luaws.sdk.endpoints.functions"
 
 local M = {}
 
 local fail = functions.error
+local find, sub, concat, unpack = string.find, string.sub, table.concat, table.unpack
+
+-- The rule set is walked as it is, not compiled: a process resolves a handful of endpoints (the
+-- resolver caches each answer), so building closures for S3's ~130 KB of rules cost more than
+-- the one walk they would have saved.
 
 -- A JSON null decoded by cjson is a light userdata; rule sets never mean anything by it.
 local function is_null(v)
   return v == nil or type(v) == "userdata"
 end
 
-local compile_value
-
--- "{Region}.{PartitionResult#dnsSuffix}" -> a function(scope) building the string; plain
--- strings (no {name} reference) stay constants. "{{" and "}}" are literal braces.
-local function compile_template(s)
-  if not s:find("{[%a#]+}") then
-    return function() return s end
+-- The value of a template reference "Name" or "Name#attr#attr" in scope.
+local function reference(s, scope)
+  local hash = find(s, "#", 1, true)
+  if not hash then
+    local v = scope[s]
+    if v == nil then fail("template reference {" .. s .. "} is not set") end
+    return v
   end
-  local parts, refs = {}, {}
-  local pos = 1
-  local literal = {}
-  while pos <= #s do
-    local c = s:sub(pos, pos)
-    local two = s:sub(pos, pos + 1)
-    if two == "{{" or two == "}}" then
-      literal[#literal + 1] = c
-      pos = pos + 2
-    elseif c == "{" then
-      local close = s:find("}", pos, true)
-      if not close then fail("unterminated template reference in " .. s) end
-      parts[#parts + 1] = table.concat(literal)
-      literal = {}
-      local path = {}
-      for name in s:sub(pos + 1, close - 1):gmatch("[^#]+") do path[#path + 1] = name end
-      refs[#parts] = path
-      pos = close + 1
-    else
-      literal[#literal + 1] = c
-      pos = pos + 1
-    end
+  local v = scope[sub(s, 1, hash - 1)]
+  local pos = hash + 1
+  while true do
+    if type(v) ~= "table" then fail("template reference {" .. s .. "} is not set") end
+    local next_hash = find(s, "#", pos, true)
+    v = v[sub(s, pos, (next_hash or 0) - 1)]
+    if not next_hash then break end
+    pos = next_hash + 1
   end
-  parts[#parts + 1] = table.concat(literal)
-  local n = #parts
-  return function(scope)
-    local out = {}
-    for i = 1, n do
-      out[#out + 1] = parts[i]
-      local path = refs[i]
-      if path then
-        local v = scope[path[1]]
-        for k = 2, #path do
-          if type(v) ~= "table" then
-            fail("template reference {" .. table.concat(path, "#") .. "} is not set")
-          end
-          v = v[path[k]]
-        end
-        if v == nil then fail("template reference {" .. table.concat(path, "#") .. "} is not set") end
-        out[#out + 1] = tostring(v)
-      end
-    end
-    return table.concat(out)
-  end
+  if v == nil then fail("template reference {" .. s .. "} is not set") end
+  return v
 end
 
--- Compiles a function call {fn=, argv=, assign=} to function(scope) -> value.
-local function compile_call(node)
+-- "{Region}.{PartitionResult#dnsSuffix}" expanded in scope; a string with no {name} reference
+-- is used as it is. "{{" and "}}" are literal braces.
+local function expand(s, scope)
+  if not find(s, "{[%a#]+}") then return s end
+  local out, pos = {}, 1
+  while true do
+    local brace = find(s, "[{}]", pos)
+    if not brace then
+      out[#out + 1] = sub(s, pos)
+      break
+    end
+    out[#out + 1] = sub(s, pos, brace - 1)
+    local c = sub(s, brace, brace)
+    if sub(s, brace + 1, brace + 1) == c then      -- "{{" or "}}"
+      out[#out + 1] = c
+      pos = brace + 2
+    elseif c == "{" then
+      local close = find(s, "}", brace, true)
+      if not close then fail("unterminated template reference in " .. s) end
+      out[#out + 1] = tostring(reference(sub(s, brace + 1, close - 1), scope))
+      pos = close + 1
+    else
+      out[#out + 1] = c
+      pos = brace + 1
+    end
+  end
+  return concat(out)
+end
+
+local value_of
+
+-- A function call {fn=, argv=, assign=}: its value, also stored in scope under assign.
+local function call(node, scope)
   local name = node.fn
   local fn = functions[name]
   if not fn then fail("unknown endpoint rule function " .. tostring(name)) end
   local argv = node.argv or {}
   local n = #argv
-  local args = {}
-  for i = 1, n do args[i] = compile_value(argv[i]) end
-  local call
+  local v
   if name == "getAttr" and type(argv[2]) == "string" then
-    local a1, path = args[1], argv[2]
-    call = function(scope) return fn(a1(scope), path) end
+    v = fn(value_of(argv[1], scope), argv[2])    -- the path is not a template
   elseif n == 1 then
-    local a1 = args[1]
-    call = function(scope) return fn(a1(scope)) end
+    v = fn(value_of(argv[1], scope))
   elseif n == 2 then
-    local a1, a2 = args[1], args[2]
-    call = function(scope) return fn(a1(scope), a2(scope)) end
+    v = fn(value_of(argv[1], scope), value_of(argv[2], scope))
   else
-    call = function(scope)
-      local values = {}
-      for i = 1, n do values[i] = args[i](scope) end
-      return fn(table.unpack(values, 1, n))
-    end
+    local values = {}
+    for i = 1, n do values[i] = value_of(argv[i], scope) end
+    v = fn(unpack(values, 1, n))
   end
   local assign = node.assign
-  if assign then
-    return function(scope)
-      local v = call(scope)
-      scope[assign] = v
-      return v
-    end
-  end
-  return call
+  if assign then scope[assign] = v end
+  return v
 end
 
 -- Any rule-set value: a function call, a {ref=}, a template string, or a literal.
-function compile_value(v)
-  if type(v) == "table" then
-    if v.fn then return compile_call(v) end
-    if v.ref then
-      local name = v.ref
-      return function(scope) return scope[name] end
-    end
-    return function() return v end
-  elseif type(v) == "string" then
-    return compile_template(v)
+function value_of(v, scope)
+  local kind = type(v)
+  if kind == "string" then return expand(v, scope) end
+  if kind == "table" then
+    if v.fn then return call(v, scope) end
+    if v.ref then return scope[v.ref] end
+    return v
   end
-  if is_null(v) then return function() return nil end end
-  return function() return v end
+  if is_null(v) then return nil end
+  return v
 end
 
 -- properties: nested records/arrays whose strings are templates.
-local function compile_properties(p)
-  if type(p) == "string" then return compile_template(p) end
-  if type(p) ~= "table" then return function() return p end end
-  local keys, values = {}, {}
-  for k, v in pairs(p) do
-    keys[#keys + 1] = k
-    values[#values + 1] = compile_properties(v)
-  end
-  return function(scope)
-    local out = {}
-    for i = 1, #keys do out[keys[i]] = values[i](scope) end
-    return out
-  end
+local function properties_of(p, scope)
+  if type(p) == "string" then return expand(p, scope) end
+  if type(p) ~= "table" then return p end
+  local out = {}
+  for k, v in pairs(p) do out[k] = properties_of(v, scope) end
+  return out
 end
 
-local function compile_conditions(conditions)
-  local conds = {}
-  for i, c in ipairs(conditions or {}) do conds[i] = compile_call(c) end
-  local n = #conds
-  if n == 0 then return function() return true end end
-  return function(scope)
-    for i = 1, n do
-      local v = conds[i](scope)
-      if v == nil or v == false then return false end
-    end
-    return true
+local function conditions_hold(conditions, scope)
+  if not conditions then return true end
+  for i = 1, #conditions do
+    local v = call(conditions[i], scope)
+    if v == nil or v == false then return false end
   end
+  return true
 end
 
-local compile_rules
+local function endpoint_of(ep, scope)
+  local headers = {}
+  for name, list in pairs(is_null(ep.headers) and {} or ep.headers) do
+    local values = {}
+    for k, item in ipairs(list) do values[k] = value_of(item, scope) end
+    headers[name] = values
+  end
+  local properties = is_null(ep.properties) and {} or ep.properties
+  return { url = value_of(ep.url, scope), properties = properties_of(properties, scope), headers = headers }
+end
 
--- A rule -> function(scope) returning an endpoint table, or nil when its conditions fail;
--- error rules raise. Assignments go into the one scope table: rule sets only read a name after
--- the condition that assigns it on the same path, so siblings never see each other's values.
-local function compile_rule(rule)
-  local conditions = compile_conditions(rule.conditions)
-  local kind = rule.type
-  if kind == "tree" then
-    local children = compile_rules(rule.rules or {})
-    return function(scope)
-      if conditions(scope) then return children(scope) end
-      return nil
+-- The first rule of list that yields an endpoint (nil when none does); error rules raise.
+-- Assignments go into the one scope table: rule sets only read a name after the condition that
+-- assigns it on the same path, so siblings never see each other's values.
+local function first_match(list, scope)
+  for i = 1, #list do
+    local rule = list[i]
+    local kind = rule.type
+    if kind ~= "tree" and kind ~= "error" and kind ~= "endpoint" then
+      fail("unknown endpoint rule type " .. tostring(kind))
     end
-  elseif kind == "error" then
-    local message = compile_value(rule.error)
-    return function(scope)
-      if conditions(scope) then fail(tostring(message(scope))) end
-      return nil
-    end
-  elseif kind == "endpoint" then
-    local ep = rule.endpoint or {}
-    local url = compile_value(ep.url)
-    local properties = compile_properties(is_null(ep.properties) and {} or ep.properties)
-    local header_names, header_values = {}, {}
-    for name, list in pairs(is_null(ep.headers) and {} or ep.headers) do
-      local compiled = {}
-      for i, item in ipairs(list) do compiled[i] = compile_value(item) end
-      header_names[#header_names + 1] = name
-      header_values[#header_values + 1] = compiled
-    end
-    return function(scope)
-      if not conditions(scope) then return nil end
-      local headers = {}
-      for i = 1, #header_names do
-        local values = {}
-        for k, f in ipairs(header_values[i]) do values[k] = f(scope) end
-        headers[header_names[i]] = values
+    if conditions_hold(rule.conditions, scope) then
+      local result
+      if kind == "tree" then
+        result = first_match(rule.rules or {}, scope)
+      elseif kind == "error" then
+        fail(tostring(value_of(rule.error, scope)))
+      else
+        result = endpoint_of(rule.endpoint or {}, scope)
       end
-      return { url = url(scope), properties = properties(scope), headers = headers }
-    end
-  end
-  fail("unknown endpoint rule type " .. tostring(kind))
-end
-
--- Rules are compiled when evaluation first reaches them: a call compiles only its path through
--- the tree (S3's rule set is ~130 KB; a bucket call touches a small part of it).
-function compile_rules(list)
-  local compiled = {}
-  local n = #list
-  return function(scope)
-    for i = 1, n do
-      local rule = compiled[i]
-      if not rule then
-        rule = compile_rule(list[i])
-        compiled[i] = rule
-      end
-      local result = rule(scope)
       if result then return result end
     end
-    return nil
   end
+  return nil
 end
 
 local TYPES = { string = "string", boolean = "boolean", stringarray = "table" }
 
---- rules.compile(ruleset) -> evaluate(params) for a decoded endpoint-rule-set-1 table (rules
---- are turned into closures as evaluation first reaches them; unknown functions or rule types
---- raise then).
+--- rules.compile(ruleset) -> evaluate(params) for a decoded endpoint-rule-set-1 table (the
+--- parameter declarations are checked now; rules when evaluation reaches them, so unknown
+--- functions or rule types raise then).
 --- evaluate(params) -> {url=, properties=, headers={name={values}}} for params (a name -> value
 --- table; not modified). Applies the rule set's defaults, checks types and required parameters,
 --- and raises an error table {code="EndpointResolutionError", message=} when an error rule
@@ -232,7 +179,7 @@ function M.compile(ruleset)
     specs[#specs + 1] = { name = name, type = expected, default = default, required = spec.required == true }
   end
   table.sort(specs, function(a, b) return a.name < b.name end)
-  local root = compile_rules(ruleset.rules or {})
+  local rules = ruleset.rules or {}
   return function(params)
     local scope = {}
     for _, spec in ipairs(specs) do
@@ -247,7 +194,7 @@ function M.compile(ruleset)
       end
       scope[spec.name] = v
     end
-    local result = root(scope)
+    local result = first_match(rules, scope)
     if not result then
       local lines = {}
       for _, spec in ipairs(specs) do
