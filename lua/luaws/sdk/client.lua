@@ -333,6 +333,17 @@ end
 --- read(n)/chunks()/close(), fed while the body arrives)}; see luaws.sdk.body. A body parameter
 --- may be a luaws.FileBody (aws.file_body(path[, offset[, length]])): streamed from the file,
 --- hashed in C. Service quirks come from luaws.sdk.customizations.
+-- A call's ctx.region is the client's, read on first use: it may cost an endpoint resolution of
+-- its own (client.region), which most calls never need (their endpoint is the operation's).
+local CALL_CONTEXT_MT = {
+  __index = function(ctx, key)
+    if key ~= "region" then return nil end
+    local region = ctx.client.region
+    rawset(ctx, "region", region)
+    return region
+  end,
+}
+
 function Client:call(op_name, params, call_opts)
   call_opts = call_opts or {}
   if params ~= nil and type(params) ~= "table" then
@@ -348,8 +359,8 @@ function Client:call(op_name, params, call_opts)
   local has_token = #idempotency_members(op) > 0
   local protocol = require("luaws.sdk.protocol").for_service(service)
   local hooks = require("luaws.sdk.customizations").for_service(self.service_name)
-  local ctx = { client = self, service = service, service_name = self.service_name, op = op,
-    op_name = op_name, params = params, region = self.region, call_opts = call_opts }
+  local ctx = setmetatable({ client = self, service = service, service_name = self.service_name, op = op,
+    op_name = op_name, params = params, call_opts = call_opts }, CALL_CONTEXT_MT)
   ctx.sink, ctx.stream_body = bodies.sink_path(ctx), bodies.stream_wanted(ctx)
   if hooks.prepare then
     hooks.prepare(ctx)
