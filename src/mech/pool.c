@@ -122,23 +122,24 @@ static void small_put(luaws_pool *pool, void *ptr, size_t size) {
 
 void *luaws_pool_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   luaws_pool *pool = ud;
-  if (ptr == NULL)
-    osize = 0; /* Lua passes the new object's type there, not a size */
+  if (ptr == NULL) { /* a new object (osize is its type, not a size): most calls */
+    if (nsize - 1 < LUAWS_POOL_MAX_SMALL) /* 1..MAX_SMALL (0 wraps around) */
+      return small_get(pool, nsize);
+    return nsize == 0 ? NULL : malloc(nsize);
+  }
   if (nsize == 0) {
-    if (ptr != NULL) {
-      if (is_small(osize))
-        small_put(pool, ptr, osize);
-      else
-        free(ptr);
-    }
+    if (is_small(osize))
+      small_put(pool, ptr, osize);
+    else
+      free(ptr);
     return NULL;
   }
-  if (ptr != NULL && is_small(osize) && is_small(nsize) && class_of(osize) == class_of(nsize)) {
+  if (is_small(osize) && is_small(nsize) && class_of(osize) == class_of(nsize)) {
     POOL_POISON(ptr, (class_of(osize) + 1) * GRAIN);
     POOL_UNPOISON(ptr, nsize);
     return ptr;
   }
-  if (ptr != NULL && !is_small(osize) && !is_small(nsize)) {
+  if (!is_small(osize) && !is_small(nsize)) {
     void *grown = realloc(ptr, nsize);
     return grown != NULL || nsize > osize ? grown : ptr;
   }
@@ -146,13 +147,11 @@ void *luaws_pool_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   if (fresh == NULL)
     /* Lua relies on shrinking never failing: the old block is big enough. A malloc'd block
      * kept this way is later free-listed by its smaller size, which is safe (it is larger). */
-    return ptr != NULL && nsize <= osize ? ptr : NULL;
-  if (ptr != NULL) {
-    memcpy(fresh, ptr, osize < nsize ? osize : nsize);
-    if (is_small(osize))
-      small_put(pool, ptr, osize);
-    else
-      free(ptr);
-  }
+    return nsize <= osize ? ptr : NULL;
+  memcpy(fresh, ptr, osize < nsize ? osize : nsize);
+  if (is_small(osize))
+    small_put(pool, ptr, osize);
+  else
+    free(ptr);
   return fresh;
 }
