@@ -29,6 +29,7 @@ static const luaL_Reg preloaded_modules[] = {
   {"luaws.fs", luaopen_luaws_fs},
   {"luaws.cbor", luaopen_luaws_cbor},
   {"luaws.eventstream", luaopen_luaws_eventstream},
+  {"luaws.literal", luaopen_luaws_literal},
   {"cjson", luaopen_cjson},
   {"cjson.safe", luaopen_cjson_safe},
   {NULL, NULL},

@@ -13,6 +13,7 @@ int luaopen_luaws_host(lua_State *L);    /* "luaws.host": paths, versions, termi
 int luaopen_luaws_fs(lua_State *L);      /* "luaws.fs": private files, listings, modes    */
 int luaopen_luaws_cbor(lua_State *L);    /* "luaws.cbor": CBOR decode, encode, writer     */
 int luaopen_luaws_eventstream(lua_State *L); /* "luaws.eventstream": AWS event-stream frames */
+int luaopen_luaws_literal(lua_State *L);  /* "luaws.literal": data-only table literals  */
 
 /* From liblua5.4-cjson. */
 int luaopen_cjson(lua_State *L);

@@ -42,6 +42,7 @@
 --           resolves (lazily) to the target shape.
 local errors = require "luaws.core.errors"
 local files = require "luaws.sdk.model_files"
+local literal = require "luaws.literal"
 
 local M = {}
 
@@ -132,9 +133,11 @@ end
 local function decode_shape(svc, name, text)
   local raw = text
   if type(text) == "string" then
-    local chunk, err = load("return " .. text, "=" .. svc.name .. ".shapes." .. name, "t", {})
-    if not chunk then error("corrupt service model " .. svc.name .. ": " .. err) end
-    raw = chunk()
+    local err
+    raw, err = literal.decode(text)
+    if type(raw) ~= "table" then
+      error("corrupt service model " .. svc.name .. ", shape " .. name .. ": " .. tostring(err or "not a table"))
+    end
   end
   local shape = { type = raw.type, name = name }
   if raw.type == "structure" then
