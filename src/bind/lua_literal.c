@@ -117,29 +117,21 @@ static void read_number(literal_reader *r) {
 
 static void read_value(literal_reader *r, int depth);
 
-/* Stores the `pending` positional values on top of the stack into the table at t as items
- * first + 1 ... first + pending, and pops them. */
-static void flush_items(lua_State *L, int t, lua_Integer first, int pending) {
-  for (int i = pending; i >= 1; i--)
-    lua_rawseti(L, t, first + i);
-}
-
-/* A table constructor at r->p ('{'): pushes the table. As in Lua, name = value and ["key"] =
- * value are stored as they come and positional items in batches of 50 (so a later item wins
- * over an explicit [n] before it). */
+/* A table constructor at r->p ('{'): pushes the table. Its fields are read onto the stack as
+ * (key, value) pairs first (positional items keyed 1, 2, ...), so the table is created at its
+ * final size: growing it field by field would rehash it at every power of two. Numeric keys in
+ * brackets are refused, so no field can collide with a positional item and the order in which
+ * Lua would store them does not matter. */
 static void read_table(literal_reader *r, int depth) {
-  enum { ITEMS_PER_FLUSH = 50 };
   lua_State *L = r->L;
-  if (depth > LITERAL_MAX_DEPTH || !lua_checkstack(L, ITEMS_PER_FLUSH + 4)) {
+  if (depth > LITERAL_MAX_DEPTH) {
     fail(r, "tables nested too deeply");
     lua_pushnil(L);
     return;
   }
   r->p++;
-  lua_newtable(L);
-  int t = lua_gettop(L);
-  lua_Integer stored = 0; /* positional items already in the table */
-  int pending = 0;        /* positional items on the stack above it */
+  int base = lua_gettop(L);
+  int items = 0, fields = 0;
   for (;;) {
     skip_space(r);
     if (r->error != NULL || r->p >= r->end) {
@@ -148,6 +140,10 @@ static void read_table(literal_reader *r, int depth) {
     }
     if (*r->p == '}') {
       r->p++;
+      break;
+    }
+    if (!lua_checkstack(L, 4)) {
+      fail(r, "table too large");
       break;
     }
     const char *name = r->p;
@@ -183,27 +179,40 @@ static void read_table(literal_reader *r, int depth) {
         r->p++;
       if (r->error == NULL && lua_isnil(L, -1))
         fail(r, "table index is nil");
+      if (r->error == NULL && lua_type(L, -1) == LUA_TNUMBER)
+        fail(r, "numeric keys are not supported");
       if (r->error != NULL) {
         lua_pop(L, 1);
         break;
       }
       keyed = 1;
     }
-    read_value(r, depth + 1);
     if (keyed) {
-      lua_rawset(L, t);
-    } else if (++pending == ITEMS_PER_FLUSH) {
-      flush_items(L, t, stored, pending);
-      stored += pending;
-      pending = 0;
+      fields++;
+    } else {
+      lua_pushinteger(L, ++items);
     }
+    read_value(r, depth + 1);
     skip_space(r);
     if (r->p < r->end && (*r->p == ',' || *r->p == ';'))
       r->p++;
     else if (r->p < r->end && *r->p != '}')
       fail(r, "',' or '}' expected");
   }
-  flush_items(L, t, stored, pending);
+  if (r->error != NULL) {
+    lua_settop(L, base);
+    lua_pushnil(L);
+    return;
+  }
+  int top = lua_gettop(L);
+  lua_createtable(L, items, fields);
+  for (int i = base + 1; i < top; i += 2) {
+    lua_pushvalue(L, i);
+    lua_pushvalue(L, i + 1);
+    lua_rawset(L, -3);
+  }
+  lua_copy(L, -1, base + 1);
+  lua_settop(L, base + 1);
 }
 
 /* Any value at r->p: pushes it (nil after an error). */
