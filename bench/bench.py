@@ -219,8 +219,23 @@ def floor(cloud, luaws, rounds, home):
             if round_number >= 2:
                 runs[name].append(result)
     out = {"commands": {name: " ".join(cmd) for name, cmd, _ in contenders}, "runs": runs,
-           "summary": summarise_runs(runs)}
+           "summary": summarise_runs(runs), "instructions": instruction_counts(contenders)}
     return out
+
+
+def instruction_counts(contenders):
+    """{name: instructions} of one run of each command under valgrind's callgrind: unlike CPU
+    time, the same on every run and every machine load ({} without valgrind)."""
+    if shutil.which("valgrind") is None:
+        return {}
+    counts = {}
+    for name, cmd, env in contenders:
+        proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        match = re.search(r"Collected : (\d+)", proc.stderr)
+        if proc.returncode == 0 and match:
+            counts[name] = int(match.group(1))
+    return counts
 
 
 def summarise_runs(runs):
@@ -539,6 +554,17 @@ def report(results):
             add("* CPU of luaws / curl, %s: **%.2fx** (wall %.2fx)" % (
                 service, ratio, s["luaws " + service]["wall"]["median"] / s["curl --aws-sigv4 " + service]["wall"]["median"]))
             targets.append(("one call within 1.3x curl's CPU (%s)" % service, ratio, ratio <= 1.3, "%.2fx" % ratio))
+        counts = r.get("instructions") or {}
+        if counts:
+            add("\nInstructions (callgrind, one run each; deterministic):\n")
+            add("| contender | instructions (M) |")
+            add("|---|---|")
+            for name, n in counts.items():
+                add("| %s | %.2f |" % (name, n / 1e6))
+            for service in ("kms ListKeys", "s3 ListObjectsV2"):
+                mine, theirs = counts.get("luaws " + service), counts.get("curl --aws-sigv4 " + service)
+                if mine and theirs:
+                    add("* instructions luaws / curl, %s: **%.2fx**" % (service, mine / theirs))
         add("")
 
     if "flagship" in results:

@@ -64,7 +64,8 @@ T.test("broken text is an error naming the problem and the byte", function()
     ['"\\q"'] = "invalid escape", ['"\\999"'] = "decimal escape too large", ["{[nil]=1}"] = "index is nil",
     ["{a=print}"] = "unexpected symbol", ["{1 2}"] = "',' or '}' expected", ["{a=1..2}"] = "malformed number",
     [""] = "value expected", ["{[\"k\" 1}"] = "']' expected", ["{[\"k\"] 1}"] = "'=' expected",
-    ["{false=5}"] = "reserved word", ["{[1]=5}"] = "numeric keys", ['"a\rb"'] = "unfinished string", ['"a\nb"'] = "unfinished string",
+    ["{false=5}"] = "reserved word", ["{[1]=5}"] = "numeric keys",
+    ['"a\rb"'] = "unfinished string", ['"a\nb"'] = "unfinished string",
   }
   for text, problem in pairs(cases) do
     local v, err = literal.decode(text)
