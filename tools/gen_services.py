@@ -12,14 +12,14 @@ package.searchpath maps only "." to "/", so "-" needs no mapping. Per service, i
                   targetPrefix=, jsonVersion=, globalEndpoint=, awsQueryCompatible=true, auth={...},
                   signatureVersion=, xmlNamespace=, protocolSettings=, checksumFormat=,
                   clientContextParams={...}, partitionEndpoints={<partition>={name=, hostname=, region=}}}
-    operations = {<Op>={input=, output=, input_traits={...}, output_traits={...}, result_wrapper=,
+    operations = {<Op>=[[{input=, output=, input_traits={...}, output_traits={...}, result_wrapper=,
                         errors={...}, idempotency_tokens={...},
                         http={method=, path=, status=} (only when not POST / without responseCode),
                         host_prefix=, deprecated=true, auth="none" (unsigned calls),
                         authtype=, auth_schemes={...}, unsigned_payload=true,
                         http_checksum={...}, http_checksum_required=true,
                         static_context_params={...}, operation_context_params={...},
-                        request_compression={...}, endpoint_discovery={...}, endpoint_operation=true}}
+                        request_compression={...}, endpoint_discovery={...}, endpoint_operation=true}]]}
     shapes     = {<Name>=[[{type="structure", members={{"Member", <target>, <traits>}, ...},
                             required={...}, exception=true, error={code=, status=, sender=}, ...}]]
                   <Name>=[[{type="list", member={<target>, <traits>}}]]
@@ -37,8 +37,10 @@ Scalar shapes are inlined: a reference names its primitive type ("string", "inte
 "long", "float", "double", "timestamp", "blob", ...) instead of a shape. A reference carries the
 serialisation traits botocore would see on the resolved member shape (shape traits overlaid by the
 member's): see REF_TRAITS. Documentation, enums and length limits go to <name>.docs.lua only.
-Each shape is stored as the text of its Lua constructor, decoded on first use by luaws.sdk.model:
-ec2 has ~3,000 shapes and a call touches a few dozen. Output is deterministic: the member order
+Each shape and each operation is stored as the text of its Lua constructor, decoded on first use
+by luaws.sdk.model (with luaws.literal): ec2 has ~3,000 shapes and 750 operations, and a call
+touches a few dozen shapes and one operation (building S3's 107 operations at load cost 0.7M
+instructions, about a third of loading its model). Output is deterministic: the member order
 of the model, every other key sorted. Lua's converter of user models (luaws.sdk.model_json)
 makes the same tables at run time; tests/py/gen_services_test.py checks the two agree.
 """
@@ -310,7 +312,7 @@ def model_text(name, model, pages, endpoints, version):
              "return {",
              "metadata=" + lua_value(meta) + ",",
              "operations={"]
-    lines += [lua_key(n) + "=" + lua_value(ops[n]) + "," for n in sorted(ops)]
+    lines += [lua_key(n) + "=" + long_string(lua_value(ops[n])) + "," for n in sorted(ops)]
     lines += ["},", "shapes={"]
     lines += [lua_key(n) + "=" + long_string(lua_value(shapes[n])) + "," for n in sorted(shapes)]
     lines += ["},", "paginators={"]

@@ -66,6 +66,9 @@ for line in io.lines(json_dir .. "/names") do
     generated.shapes[k] = assert(load("return " .. text, "=" .. k, "t", {}))()
     shapes = shapes + 1
   end
+  for k, text in pairs(generated.operations) do
+    generated.operations[k] = assert(load("return " .. text, "=" .. k, "t", {}))()
+  end
   generated.metadata.partitionEndpoints = nil -- from botocore's endpoints.json, not the model
   local model = assert(convert.decode_json(read(json_dir .. "/" .. name .. ".json")))
   local pages = assert(convert.decode_json(read(json_dir .. "/" .. name .. ".pages.json")))
@@ -131,7 +134,7 @@ def main():
               all(read(os.path.join(one, f)) == read(os.path.join(two, f))
                   for f in os.listdir(two) if f != "index.lua"))
         s3 = read(os.path.join(one, "s3.lua")).decode()
-        check("deprecated operations are flagged", re.search(r"^GetBucketLifecycle=\{[^\n]*deprecated=true", s3, re.M)
+        check("deprecated operations are flagged", re.search(r"^GetBucketLifecycle=\[=*\[\{[^\n]*deprecated=true", s3, re.M)
               is not None)
         check("signingName differs from the prefix for sso-oidc",
               'signingName="sso-oauth"' in read(os.path.join(one, "sso-oidc.lua")).decode())

@@ -180,7 +180,7 @@ def main():
                 s.answer(r"interrupted!\n")
                 s.line("error('e')")
                 s.answer(r"stdin:1: e\n")
-                s.send("\x04")
+                s.eof()  # once libedit reads keys: a ^D before that is the line discipline's
                 code = s.wait_exit()
             finally:
                 s.close()

@@ -183,6 +183,21 @@ function Service:shape(name)
   return shape
 end
 
+--- svc:raw_operation(name) -> the model's own record of operation name (exact name; nil when
+--- there is none): shipped models keep each as constructor text, decoded on first use.
+function Service:raw_operation(name)
+  local raw = self._data.operations[name]
+  if type(raw) == "string" then
+    local err
+    raw, err = literal.decode(raw)
+    if type(raw) ~= "table" then
+      error("corrupt service model " .. self.name .. ", operation " .. name .. ": " .. tostring(err or "not a table"))
+    end
+    self._data.operations[name] = raw
+  end
+  return raw
+end
+
 local function op_names(svc)
   if not svc._op_names then
     local names = {}
@@ -229,7 +244,7 @@ function Service:operation(name)
   end
   op = self._ops[canonical]
   if not op then
-    local raw = self._data.operations[canonical]
+    local raw = self:raw_operation(canonical)
     local http = raw.http or {}
     op = {
       name = canonical,
@@ -293,8 +308,8 @@ end
 function Service:error_shape(code)
   if not self._error_codes then
     local by_code = {}
-    for _, raw in pairs(self._data.operations) do
-      for _, shape_name in ipairs(raw.errors or {}) do
+    for _, name in ipairs(op_names(self)) do
+      for _, shape_name in ipairs(self:raw_operation(name).errors or {}) do
         local shape = self:shape(shape_name)
         local modeled = (shape.error and shape.error.code) or shape_name
         -- Two shapes with one code (CloudWatch's ResourceNotFound): the one named so wins.
@@ -303,8 +318,8 @@ function Service:error_shape(code)
     end
     -- awsQueryCompatible services name errors by shape in JSON (__type) and by their query
     -- code elsewhere: both find the shape, the modeled code first.
-    for _, raw in pairs(self._data.operations) do
-      for _, shape_name in ipairs(raw.errors or {}) do
+    for _, name in ipairs(op_names(self)) do
+      for _, shape_name in ipairs(self:raw_operation(name).errors or {}) do
         if by_code[shape_name] == nil then by_code[shape_name] = self:shape(shape_name) end
       end
     end

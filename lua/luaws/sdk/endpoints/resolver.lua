@@ -170,8 +170,7 @@ local function op_field(op, key)
   local v = op[key]
   if v ~= nil then return v end
   local svc = op.service
-  local data = type(svc) == "table" and rawget(svc, "_data")
-  local raw = data and data.operations and data.operations[op.name]
+  local raw = type(svc) == "table" and rawget(svc, "_data") and svc:raw_operation(op.name)
   return raw and raw[key]
 end
 

@@ -2,9 +2,9 @@
 return {
 metadata={apiVersion="2018-11-29",auth={"aws.auth#sigv4"},endpointPrefix="execute-api",jsonVersion="1.1",protocol="rest-json",serviceFullName="AmazonApiGatewayManagementApi",serviceId="ApiGatewayManagementApi",signatureVersion="v4",signingName="execute-api"},
 operations={
-DeleteConnection={errors={"GoneException","LimitExceededException","ForbiddenException"},http={method="DELETE",path="/@connections/{connectionId}",status=204},input="DeleteConnectionRequest"},
-GetConnection={errors={"GoneException","LimitExceededException","ForbiddenException"},http={method="GET",path="/@connections/{connectionId}",status=200},input="GetConnectionRequest",output="GetConnectionResponse"},
-PostToConnection={errors={"GoneException","LimitExceededException","PayloadTooLargeException","ForbiddenException"},http={method="POST",path="/@connections/{connectionId}",status=200},input="PostToConnectionRequest",input_traits={payload="Data"}},
+DeleteConnection=[[{errors={"GoneException","LimitExceededException","ForbiddenException"},http={method="DELETE",path="/@connections/{connectionId}",status=204},input="DeleteConnectionRequest"}]],
+GetConnection=[[{errors={"GoneException","LimitExceededException","ForbiddenException"},http={method="GET",path="/@connections/{connectionId}",status=200},input="GetConnectionRequest",output="GetConnectionResponse"}]],
+PostToConnection=[[{errors={"GoneException","LimitExceededException","PayloadTooLargeException","ForbiddenException"},http={method="POST",path="/@connections/{connectionId}",status=200},input="PostToConnectionRequest",input_traits={payload="Data"}}]],
 },
 shapes={
 DeleteConnectionRequest=[[{members={{"ConnectionId","string",location="uri",locationName="connectionId"}},required={"ConnectionId"},type="structure"}]],

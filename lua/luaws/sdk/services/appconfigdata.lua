@@ -2,8 +2,8 @@
 return {
 metadata={apiVersion="2021-11-11",endpointPrefix="appconfigdata",jsonVersion="1.0",protocol="rest-json",serviceFullName="AWS AppConfig Data",serviceId="AppConfigData",signatureVersion="v4",signingName="appconfig"},
 operations={
-GetLatestConfiguration={errors={"ThrottlingException","ResourceNotFoundException","BadRequestException","InternalServerException"},http={method="GET",path="/configuration",status=200},input="GetLatestConfigurationRequest",output="GetLatestConfigurationResponse",output_traits={payload="Configuration"}},
-StartConfigurationSession={errors={"ThrottlingException","ResourceNotFoundException","BadRequestException","InternalServerException"},http={method="POST",path="/configurationsessions",status=201},input="StartConfigurationSessionRequest",output="StartConfigurationSessionResponse"},
+GetLatestConfiguration=[[{errors={"ThrottlingException","ResourceNotFoundException","BadRequestException","InternalServerException"},http={method="GET",path="/configuration",status=200},input="GetLatestConfigurationRequest",output="GetLatestConfigurationResponse",output_traits={payload="Configuration"}}]],
+StartConfigurationSession=[[{errors={"ThrottlingException","ResourceNotFoundException","BadRequestException","InternalServerException"},http={method="POST",path="/configurationsessions",status=201},input="StartConfigurationSessionRequest",output="StartConfigurationSessionResponse"}]],
 },
 shapes={
 BadRequestDetails=[[{members={{"InvalidParameters","InvalidParameterMap"}},type="structure",union=true}]],

@@ -2,12 +2,12 @@
 return {
 metadata={apiVersion="2020-09-10",auth={"aws.auth#sigv4"},endpointPrefix="application-cost-profiler",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceFullName="AWS Application Cost Profiler",serviceId="ApplicationCostProfiler",signatureVersion="v4",signingName="application-cost-profiler"},
 operations={
-DeleteReportDefinition={errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="DELETE",path="/reportDefinition/{reportId}"},input="DeleteReportDefinitionRequest",output="DeleteReportDefinitionResult"},
-GetReportDefinition={errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="GET",path="/reportDefinition/{reportId}"},input="GetReportDefinitionRequest",output="GetReportDefinitionResult"},
-ImportApplicationUsage={errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="POST",path="/importApplicationUsage"},input="ImportApplicationUsageRequest",output="ImportApplicationUsageResult"},
-ListReportDefinitions={errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="GET",path="/reportDefinition"},input="ListReportDefinitionsRequest",output="ListReportDefinitionsResult"},
-PutReportDefinition={errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException","ServiceQuotaExceededException"},http={method="POST",path="/reportDefinition"},input="PutReportDefinitionRequest",output="PutReportDefinitionResult"},
-UpdateReportDefinition={errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="PUT",path="/reportDefinition/{reportId}"},input="UpdateReportDefinitionRequest",output="UpdateReportDefinitionResult"},
+DeleteReportDefinition=[[{errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="DELETE",path="/reportDefinition/{reportId}"},input="DeleteReportDefinitionRequest",output="DeleteReportDefinitionResult"}]],
+GetReportDefinition=[[{errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="GET",path="/reportDefinition/{reportId}"},input="GetReportDefinitionRequest",output="GetReportDefinitionResult"}]],
+ImportApplicationUsage=[[{errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="POST",path="/importApplicationUsage"},input="ImportApplicationUsageRequest",output="ImportApplicationUsageResult"}]],
+ListReportDefinitions=[[{errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="GET",path="/reportDefinition"},input="ListReportDefinitionsRequest",output="ListReportDefinitionsResult"}]],
+PutReportDefinition=[[{errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException","ServiceQuotaExceededException"},http={method="POST",path="/reportDefinition"},input="PutReportDefinitionRequest",output="PutReportDefinitionResult"}]],
+UpdateReportDefinition=[[{errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="PUT",path="/reportDefinition/{reportId}"},input="UpdateReportDefinitionRequest",output="UpdateReportDefinitionResult"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",status=403},exception=true,members={{"message","string"}},type="structure"}]],

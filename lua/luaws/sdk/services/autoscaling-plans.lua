@@ -2,12 +2,12 @@
 return {
 metadata={apiVersion="2018-01-06",auth={"aws.auth#sigv4"},endpointPrefix="autoscaling-plans",jsonVersion="1.1",protocol="json",protocols={"json"},serviceFullName="AWS Auto Scaling Plans",serviceId="Auto Scaling Plans",signatureVersion="v4",signingName="autoscaling-plans",targetPrefix="AnyScaleScalingPlannerFrontendService"},
 operations={
-CreateScalingPlan={errors={"ValidationException","LimitExceededException","ConcurrentUpdateException","InternalServiceException"},input="CreateScalingPlanRequest",output="CreateScalingPlanResponse"},
-DeleteScalingPlan={errors={"ValidationException","ObjectNotFoundException","ConcurrentUpdateException","InternalServiceException"},input="DeleteScalingPlanRequest",output="DeleteScalingPlanResponse"},
-DescribeScalingPlanResources={errors={"ValidationException","InvalidNextTokenException","ConcurrentUpdateException","InternalServiceException"},input="DescribeScalingPlanResourcesRequest",output="DescribeScalingPlanResourcesResponse"},
-DescribeScalingPlans={errors={"ValidationException","InvalidNextTokenException","ConcurrentUpdateException","InternalServiceException"},input="DescribeScalingPlansRequest",output="DescribeScalingPlansResponse"},
-GetScalingPlanResourceForecastData={errors={"ValidationException","InternalServiceException"},input="GetScalingPlanResourceForecastDataRequest",output="GetScalingPlanResourceForecastDataResponse"},
-UpdateScalingPlan={errors={"ValidationException","ConcurrentUpdateException","InternalServiceException","ObjectNotFoundException"},input="UpdateScalingPlanRequest",output="UpdateScalingPlanResponse"},
+CreateScalingPlan=[[{errors={"ValidationException","LimitExceededException","ConcurrentUpdateException","InternalServiceException"},input="CreateScalingPlanRequest",output="CreateScalingPlanResponse"}]],
+DeleteScalingPlan=[[{errors={"ValidationException","ObjectNotFoundException","ConcurrentUpdateException","InternalServiceException"},input="DeleteScalingPlanRequest",output="DeleteScalingPlanResponse"}]],
+DescribeScalingPlanResources=[[{errors={"ValidationException","InvalidNextTokenException","ConcurrentUpdateException","InternalServiceException"},input="DescribeScalingPlanResourcesRequest",output="DescribeScalingPlanResourcesResponse"}]],
+DescribeScalingPlans=[[{errors={"ValidationException","InvalidNextTokenException","ConcurrentUpdateException","InternalServiceException"},input="DescribeScalingPlansRequest",output="DescribeScalingPlansResponse"}]],
+GetScalingPlanResourceForecastData=[[{errors={"ValidationException","InternalServiceException"},input="GetScalingPlanResourceForecastDataRequest",output="GetScalingPlanResourceForecastDataResponse"}]],
+UpdateScalingPlan=[[{errors={"ValidationException","ConcurrentUpdateException","InternalServiceException","ObjectNotFoundException"},input="UpdateScalingPlanRequest",output="UpdateScalingPlanResponse"}]],
 },
 shapes={
 ApplicationSource=[[{members={{"CloudFormationStackARN","string"},{"TagFilters","TagFilters"}},type="structure"}]],

@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2024-11-14",auth={"aws.auth#sigv4"},endpointPrefix="bcm-recommended-actions",jsonVersion="1.0",protocol="json",protocols={"json"},serviceFullName="AWS Billing and Cost Management Recommended Actions",serviceId="BCM Recommended Actions",signatureVersion="v4",signingName="bcm-recommended-actions",targetPrefix="AWSBillingAndCostManagementRecommendedActions"},
 operations={
-ListRecommendedActions={errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},input="ListRecommendedActionsRequest",output="ListRecommendedActionsResponse"},
+ListRecommendedActions=[[{errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},input="ListRecommendedActionsRequest",output="ListRecommendedActionsResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException"},exception=true,members={{"message","string"}},required={"message"},type="structure"}]],

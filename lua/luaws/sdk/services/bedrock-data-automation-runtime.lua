@@ -2,12 +2,12 @@
 return {
 metadata={apiVersion="2024-06-13",auth={"aws.auth#sigv4"},endpointPrefix="bedrock-data-automation-runtime",jsonVersion="1.1",protocol="json",protocols={"json"},serviceFullName="Runtime for Amazon Bedrock Data Automation",serviceId="Bedrock Data Automation Runtime",signatureVersion="v4",signingName="bedrock",targetPrefix="AmazonBedrockKeystoneRuntimeService"},
 operations={
-GetDataAutomationStatus={errors={"ValidationException","AccessDeniedException","InternalServerException","ThrottlingException","ResourceNotFoundException"},input="GetDataAutomationStatusRequest",output="GetDataAutomationStatusResponse"},
-InvokeDataAutomation={errors={"ServiceUnavailableException","ValidationException","AccessDeniedException","InternalServerException","ThrottlingException"},input="InvokeDataAutomationRequest",output="InvokeDataAutomationResponse"},
-InvokeDataAutomationAsync={errors={"ServiceQuotaExceededException","ValidationException","AccessDeniedException","InternalServerException","ThrottlingException"},idempotency_tokens={"clientToken"},input="InvokeDataAutomationAsyncRequest",output="InvokeDataAutomationAsyncResponse"},
-ListTagsForResource={errors={"ValidationException","AccessDeniedException","InternalServerException","ResourceNotFoundException","ThrottlingException"},input="ListTagsForResourceRequest",output="ListTagsForResourceResponse"},
-TagResource={errors={"ServiceQuotaExceededException","ValidationException","AccessDeniedException","InternalServerException","ResourceNotFoundException","ThrottlingException"},input="TagResourceRequest",output="TagResourceResponse"},
-UntagResource={errors={"ValidationException","AccessDeniedException","InternalServerException","ResourceNotFoundException","ThrottlingException"},input="UntagResourceRequest",output="UntagResourceResponse"},
+GetDataAutomationStatus=[[{errors={"ValidationException","AccessDeniedException","InternalServerException","ThrottlingException","ResourceNotFoundException"},input="GetDataAutomationStatusRequest",output="GetDataAutomationStatusResponse"}]],
+InvokeDataAutomation=[[{errors={"ServiceUnavailableException","ValidationException","AccessDeniedException","InternalServerException","ThrottlingException"},input="InvokeDataAutomationRequest",output="InvokeDataAutomationResponse"}]],
+InvokeDataAutomationAsync=[[{errors={"ServiceQuotaExceededException","ValidationException","AccessDeniedException","InternalServerException","ThrottlingException"},idempotency_tokens={"clientToken"},input="InvokeDataAutomationAsyncRequest",output="InvokeDataAutomationAsyncResponse"}]],
+ListTagsForResource=[[{errors={"ValidationException","AccessDeniedException","InternalServerException","ResourceNotFoundException","ThrottlingException"},input="ListTagsForResourceRequest",output="ListTagsForResourceResponse"}]],
+TagResource=[[{errors={"ServiceQuotaExceededException","ValidationException","AccessDeniedException","InternalServerException","ResourceNotFoundException","ThrottlingException"},input="TagResourceRequest",output="TagResourceResponse"}]],
+UntagResource=[[{errors={"ValidationException","AccessDeniedException","InternalServerException","ResourceNotFoundException","ThrottlingException"},input="UntagResourceRequest",output="UntagResourceResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException"},exception=true,members={{"message","string"}},type="structure"}]],

@@ -2,9 +2,9 @@
 return {
 metadata={apiVersion="2013-01-01",auth={"aws.auth#sigv4"},endpointPrefix="cloudsearchdomain",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon CloudSearch Domain",serviceId="CloudSearch Domain",signatureVersion="v4",signingName="cloudsearch"},
 operations={
-Search={errors={"SearchException"},http={method="GET",path="/2013-01-01/search?format=sdk&pretty=true"},input="SearchRequest",output="SearchResponse"},
-Suggest={errors={"SearchException"},http={method="GET",path="/2013-01-01/suggest?format=sdk&pretty=true"},input="SuggestRequest",output="SuggestResponse"},
-UploadDocuments={errors={"DocumentServiceException"},http={method="POST",path="/2013-01-01/documents/batch?format=sdk"},input="UploadDocumentsRequest",input_traits={payload="documents"},output="UploadDocumentsResponse"},
+Search=[[{errors={"SearchException"},http={method="GET",path="/2013-01-01/search?format=sdk&pretty=true"},input="SearchRequest",output="SearchResponse"}]],
+Suggest=[[{errors={"SearchException"},http={method="GET",path="/2013-01-01/suggest?format=sdk&pretty=true"},input="SuggestRequest",output="SuggestResponse"}]],
+UploadDocuments=[[{errors={"DocumentServiceException"},http={method="POST",path="/2013-01-01/documents/batch?format=sdk"},input="UploadDocumentsRequest",input_traits={payload="documents"},output="UploadDocumentsResponse"}]],
 },
 shapes={
 Bucket=[[{members={{"value","string"},{"count","long"}},type="structure"}]],

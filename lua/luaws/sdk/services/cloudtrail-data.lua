@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2021-08-11",endpointPrefix="cloudtrail-data",jsonVersion="1.1",protocol="rest-json",serviceFullName="AWS CloudTrail Data Service",serviceId="CloudTrail Data",signatureVersion="v4",signingName="cloudtrail-data"},
 operations={
-PutAuditEvents={errors={"ChannelInsufficientPermission","ChannelNotFound","InvalidChannelARN","ChannelUnsupportedSchema","DuplicatedAuditEventId","UnsupportedOperationException"},http={method="POST",path="/PutAuditEvents",status=200},input="PutAuditEventsRequest",output="PutAuditEventsResponse"},
+PutAuditEvents=[[{errors={"ChannelInsufficientPermission","ChannelNotFound","InvalidChannelARN","ChannelUnsupportedSchema","DuplicatedAuditEventId","UnsupportedOperationException"},http={method="POST",path="/PutAuditEvents",status=200},input="PutAuditEventsRequest",output="PutAuditEventsResponse"}]],
 },
 shapes={
 AuditEvent=[[{members={{"eventData","string"},{"eventDataChecksum","string"},{"id","string"}},required={"eventData","id"},type="structure"}]],

@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2020-08-21",auth={"aws.auth#sigv4"},endpointPrefix="contact-lens",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceAbbreviation="Amazon Connect Contact Lens",serviceFullName="Amazon Connect Contact Lens",serviceId="Connect Contact Lens",signatureVersion="v4",signingName="connect"},
 operations={
-ListRealtimeContactAnalysisSegments={errors={"InvalidRequestException","AccessDeniedException","ResourceNotFoundException","InternalServiceException","ThrottlingException"},http={method="POST",path="/realtime-contact-analysis/analysis-segments"},input="ListRealtimeContactAnalysisSegmentsRequest",output="ListRealtimeContactAnalysisSegmentsResponse"},
+ListRealtimeContactAnalysisSegments=[[{errors={"InvalidRequestException","AccessDeniedException","ResourceNotFoundException","InternalServiceException","ThrottlingException"},http={method="POST",path="/realtime-contact-analysis/analysis-segments"},input="ListRealtimeContactAnalysisSegmentsRequest",output="ListRealtimeContactAnalysisSegmentsResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",status=403},exception=true,members={{"Message","string"}},required={"Message"},type="structure"}]],

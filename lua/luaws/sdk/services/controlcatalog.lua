@@ -2,12 +2,12 @@
 return {
 metadata={apiVersion="2018-05-10",auth={"aws.auth#sigv4"},endpointPrefix="controlcatalog",protocol="rest-json",protocols={"rest-json"},serviceFullName="AWS Control Catalog",serviceId="ControlCatalog",signatureVersion="v4",signingName="controlcatalog"},
 operations={
-GetControl={errors={"ResourceNotFoundException","AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/get-control",status=200},input="GetControlRequest",output="GetControlResponse"},
-ListCommonControls={errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/common-controls",status=200},input="ListCommonControlsRequest",output="ListCommonControlsResponse"},
-ListControlMappings={errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/list-control-mappings",status=200},input="ListControlMappingsRequest",output="ListControlMappingsResponse"},
-ListControls={errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/list-controls",status=200},input="ListControlsRequest",output="ListControlsResponse"},
-ListDomains={errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/domains",status=200},input="ListDomainsRequest",output="ListDomainsResponse"},
-ListObjectives={errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/objectives",status=200},input="ListObjectivesRequest",output="ListObjectivesResponse"},
+GetControl=[[{errors={"ResourceNotFoundException","AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/get-control",status=200},input="GetControlRequest",output="GetControlResponse"}]],
+ListCommonControls=[[{errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/common-controls",status=200},input="ListCommonControlsRequest",output="ListCommonControlsResponse"}]],
+ListControlMappings=[[{errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/list-control-mappings",status=200},input="ListControlMappingsRequest",output="ListControlMappingsResponse"}]],
+ListControls=[[{errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/list-controls",status=200},input="ListControlsRequest",output="ListControlsResponse"}]],
+ListDomains=[[{errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/domains",status=200},input="ListDomainsRequest",output="ListDomainsResponse"}]],
+ListObjectives=[[{errors={"AccessDeniedException","InternalServerException","ValidationException","ThrottlingException"},http={method="POST",path="/objectives",status=200},input="ListObjectivesRequest",output="ListObjectivesResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"Message","string"}},type="structure"}]],

@@ -2,14 +2,14 @@
 return {
 metadata={apiVersion="2022-07-26",auth={"aws.auth#sigv4"},endpointPrefix="cost-optimization-hub",jsonVersion="1.0",protocol="json",protocols={"json"},serviceFullName="Cost Optimization Hub",serviceId="Cost Optimization Hub",signatureVersion="v4",signingName="cost-optimization-hub",targetPrefix="CostOptimizationHubService"},
 operations={
-GetPreferences={errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="GetPreferencesRequest",output="GetPreferencesResponse"},
-GetRecommendation={errors={"ValidationException","InternalServerException","AccessDeniedException","ResourceNotFoundException","ThrottlingException"},input="GetRecommendationRequest",output="GetRecommendationResponse"},
-ListEfficiencyMetrics={errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="ListEfficiencyMetricsRequest",output="ListEfficiencyMetricsResponse"},
-ListEnrollmentStatuses={errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="ListEnrollmentStatusesRequest",output="ListEnrollmentStatusesResponse"},
-ListRecommendationSummaries={errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="ListRecommendationSummariesRequest",output="ListRecommendationSummariesResponse"},
-ListRecommendations={errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="ListRecommendationsRequest",output="ListRecommendationsResponse"},
-UpdateEnrollmentStatus={errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="UpdateEnrollmentStatusRequest",output="UpdateEnrollmentStatusResponse"},
-UpdatePreferences={errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="UpdatePreferencesRequest",output="UpdatePreferencesResponse"},
+GetPreferences=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="GetPreferencesRequest",output="GetPreferencesResponse"}]],
+GetRecommendation=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ResourceNotFoundException","ThrottlingException"},input="GetRecommendationRequest",output="GetRecommendationResponse"}]],
+ListEfficiencyMetrics=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="ListEfficiencyMetricsRequest",output="ListEfficiencyMetricsResponse"}]],
+ListEnrollmentStatuses=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="ListEnrollmentStatusesRequest",output="ListEnrollmentStatusesResponse"}]],
+ListRecommendationSummaries=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="ListRecommendationSummariesRequest",output="ListRecommendationSummariesResponse"}]],
+ListRecommendations=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="ListRecommendationsRequest",output="ListRecommendationsResponse"}]],
+UpdateEnrollmentStatus=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="UpdateEnrollmentStatusRequest",output="UpdateEnrollmentStatusResponse"}]],
+UpdatePreferences=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},input="UpdatePreferencesRequest",output="UpdatePreferencesResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException"},exception=true,members={{"message","string"}},required={"message"},type="structure"}]],

@@ -2,13 +2,13 @@
 return {
 metadata={apiVersion="2017-01-06",auth={"aws.auth#sigv4"},endpointPrefix="cur",jsonVersion="1.1",protocol="json",protocols={"json"},serviceFullName="AWS Cost and Usage Report Service",serviceId="Cost and Usage Report Service",signatureVersion="v4",signingName="cur",targetPrefix="AWSOrigamiServiceGatewayService"},
 operations={
-DeleteReportDefinition={errors={"InternalErrorException","ValidationException"},input="DeleteReportDefinitionRequest",output="DeleteReportDefinitionResponse"},
-DescribeReportDefinitions={errors={"InternalErrorException"},input="DescribeReportDefinitionsRequest",output="DescribeReportDefinitionsResponse"},
-ListTagsForResource={errors={"ResourceNotFoundException","InternalErrorException","ValidationException"},input="ListTagsForResourceRequest",output="ListTagsForResourceResponse"},
-ModifyReportDefinition={errors={"InternalErrorException","ValidationException"},input="ModifyReportDefinitionRequest",output="ModifyReportDefinitionResponse"},
-PutReportDefinition={errors={"DuplicateReportNameException","ReportLimitReachedException","InternalErrorException","ValidationException","ResourceNotFoundException"},input="PutReportDefinitionRequest",output="PutReportDefinitionResponse"},
-TagResource={errors={"ResourceNotFoundException","InternalErrorException","ValidationException"},input="TagResourceRequest",output="TagResourceResponse"},
-UntagResource={errors={"ResourceNotFoundException","InternalErrorException","ValidationException"},input="UntagResourceRequest",output="UntagResourceResponse"},
+DeleteReportDefinition=[[{errors={"InternalErrorException","ValidationException"},input="DeleteReportDefinitionRequest",output="DeleteReportDefinitionResponse"}]],
+DescribeReportDefinitions=[[{errors={"InternalErrorException"},input="DescribeReportDefinitionsRequest",output="DescribeReportDefinitionsResponse"}]],
+ListTagsForResource=[[{errors={"ResourceNotFoundException","InternalErrorException","ValidationException"},input="ListTagsForResourceRequest",output="ListTagsForResourceResponse"}]],
+ModifyReportDefinition=[[{errors={"InternalErrorException","ValidationException"},input="ModifyReportDefinitionRequest",output="ModifyReportDefinitionResponse"}]],
+PutReportDefinition=[[{errors={"DuplicateReportNameException","ReportLimitReachedException","InternalErrorException","ValidationException","ResourceNotFoundException"},input="PutReportDefinitionRequest",output="PutReportDefinitionResponse"}]],
+TagResource=[[{errors={"ResourceNotFoundException","InternalErrorException","ValidationException"},input="TagResourceRequest",output="TagResourceResponse"}]],
+UntagResource=[[{errors={"ResourceNotFoundException","InternalErrorException","ValidationException"},input="UntagResourceRequest",output="UntagResourceResponse"}]],
 },
 shapes={
 AdditionalArtifactList=[[{member="string",type="list"}]],

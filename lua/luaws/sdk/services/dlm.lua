@@ -2,14 +2,14 @@
 return {
 metadata={apiVersion="2018-01-12",auth={"aws.auth#sigv4"},endpointPrefix="dlm",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceAbbreviation="Amazon DLM",serviceFullName="Amazon Data Lifecycle Manager",serviceId="DLM",signatureVersion="v4",signingName="dlm"},
 operations={
-CreateLifecyclePolicy={errors={"InvalidRequestException","LimitExceededException","InternalServerException"},http={method="POST",path="/policies"},input="CreateLifecyclePolicyRequest",output="CreateLifecyclePolicyResponse"},
-DeleteLifecyclePolicy={errors={"ResourceNotFoundException","InternalServerException","LimitExceededException"},http={method="DELETE",path="/policies/{policyId}"},input="DeleteLifecyclePolicyRequest",output="DeleteLifecyclePolicyResponse"},
-GetLifecyclePolicies={errors={"ResourceNotFoundException","InvalidRequestException","InternalServerException","LimitExceededException"},http={method="GET",path="/policies"},input="GetLifecyclePoliciesRequest",output="GetLifecyclePoliciesResponse"},
-GetLifecyclePolicy={errors={"ResourceNotFoundException","InternalServerException","LimitExceededException"},http={method="GET",path="/policies/{policyId}"},input="GetLifecyclePolicyRequest",output="GetLifecyclePolicyResponse"},
-ListTagsForResource={errors={"InternalServerException","InvalidRequestException","ResourceNotFoundException"},http={method="GET",path="/tags/{resourceArn}"},input="ListTagsForResourceRequest",output="ListTagsForResourceResponse"},
-TagResource={errors={"InternalServerException","InvalidRequestException","ResourceNotFoundException"},http={method="POST",path="/tags/{resourceArn}"},input="TagResourceRequest",output="TagResourceResponse"},
-UntagResource={errors={"InternalServerException","InvalidRequestException","ResourceNotFoundException"},http={method="DELETE",path="/tags/{resourceArn}"},input="UntagResourceRequest",output="UntagResourceResponse"},
-UpdateLifecyclePolicy={errors={"ResourceNotFoundException","InvalidRequestException","InternalServerException","LimitExceededException"},http={method="PATCH",path="/policies/{policyId}"},input="UpdateLifecyclePolicyRequest",output="UpdateLifecyclePolicyResponse"},
+CreateLifecyclePolicy=[[{errors={"InvalidRequestException","LimitExceededException","InternalServerException"},http={method="POST",path="/policies"},input="CreateLifecyclePolicyRequest",output="CreateLifecyclePolicyResponse"}]],
+DeleteLifecyclePolicy=[[{errors={"ResourceNotFoundException","InternalServerException","LimitExceededException"},http={method="DELETE",path="/policies/{policyId}"},input="DeleteLifecyclePolicyRequest",output="DeleteLifecyclePolicyResponse"}]],
+GetLifecyclePolicies=[[{errors={"ResourceNotFoundException","InvalidRequestException","InternalServerException","LimitExceededException"},http={method="GET",path="/policies"},input="GetLifecyclePoliciesRequest",output="GetLifecyclePoliciesResponse"}]],
+GetLifecyclePolicy=[[{errors={"ResourceNotFoundException","InternalServerException","LimitExceededException"},http={method="GET",path="/policies/{policyId}"},input="GetLifecyclePolicyRequest",output="GetLifecyclePolicyResponse"}]],
+ListTagsForResource=[[{errors={"InternalServerException","InvalidRequestException","ResourceNotFoundException"},http={method="GET",path="/tags/{resourceArn}"},input="ListTagsForResourceRequest",output="ListTagsForResourceResponse"}]],
+TagResource=[[{errors={"InternalServerException","InvalidRequestException","ResourceNotFoundException"},http={method="POST",path="/tags/{resourceArn}"},input="TagResourceRequest",output="TagResourceResponse"}]],
+UntagResource=[[{errors={"InternalServerException","InvalidRequestException","ResourceNotFoundException"},http={method="DELETE",path="/tags/{resourceArn}"},input="UntagResourceRequest",output="UntagResourceResponse"}]],
+UpdateLifecyclePolicy=[[{errors={"ResourceNotFoundException","InvalidRequestException","InternalServerException","LimitExceededException"},http={method="PATCH",path="/policies/{policyId}"},input="UpdateLifecyclePolicyRequest",output="UpdateLifecyclePolicyResponse"}]],
 },
 shapes={
 Action=[[{members={{"Name","string"},{"CrossRegionCopy","CrossRegionCopyActionList"}},required={"Name","CrossRegionCopy"},type="structure"}]],

@@ -2,10 +2,10 @@
 return {
 metadata={apiVersion="2012-08-10",auth={"aws.auth#sigv4"},endpointPrefix="streams.dynamodb",jsonVersion="1.0",protocol="json",protocols={"json"},serviceFullName="Amazon DynamoDB Streams",serviceId="DynamoDB Streams",signatureVersion="v4",signingName="dynamodb",targetPrefix="DynamoDBStreams_20120810"},
 operations={
-DescribeStream={errors={"ResourceNotFoundException","InternalServerError"},input="DescribeStreamInput",output="DescribeStreamOutput"},
-GetRecords={errors={"ResourceNotFoundException","LimitExceededException","InternalServerError","ExpiredIteratorException","TrimmedDataAccessException"},input="GetRecordsInput",output="GetRecordsOutput"},
-GetShardIterator={errors={"ResourceNotFoundException","InternalServerError","TrimmedDataAccessException"},input="GetShardIteratorInput",output="GetShardIteratorOutput"},
-ListStreams={errors={"ResourceNotFoundException","InternalServerError"},input="ListStreamsInput",output="ListStreamsOutput"},
+DescribeStream=[[{errors={"ResourceNotFoundException","InternalServerError"},input="DescribeStreamInput",output="DescribeStreamOutput"}]],
+GetRecords=[[{errors={"ResourceNotFoundException","LimitExceededException","InternalServerError","ExpiredIteratorException","TrimmedDataAccessException"},input="GetRecordsInput",output="GetRecordsOutput"}]],
+GetShardIterator=[[{errors={"ResourceNotFoundException","InternalServerError","TrimmedDataAccessException"},input="GetShardIteratorInput",output="GetShardIteratorOutput"}]],
+ListStreams=[[{errors={"ResourceNotFoundException","InternalServerError"},input="ListStreamsInput",output="ListStreamsOutput"}]],
 },
 shapes={
 AttributeMap=[[{key="string",type="map",value="AttributeValue"}]],

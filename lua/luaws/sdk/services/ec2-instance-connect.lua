@@ -2,8 +2,8 @@
 return {
 metadata={apiVersion="2018-04-02",auth={"aws.auth#sigv4"},endpointPrefix="ec2-instance-connect",jsonVersion="1.1",protocol="json",protocols={"json"},serviceAbbreviation="EC2 Instance Connect",serviceFullName="AWS EC2 Instance Connect",serviceId="EC2 Instance Connect",signatureVersion="v4",signingName="ec2-instance-connect",targetPrefix="AWSEC2InstanceConnectService"},
 operations={
-SendSSHPublicKey={errors={"AuthException","InvalidArgsException","ServiceException","ThrottlingException","EC2InstanceNotFoundException","EC2InstanceStateInvalidException","EC2InstanceUnavailableException"},input="SendSSHPublicKeyRequest",output="SendSSHPublicKeyResponse"},
-SendSerialConsoleSSHPublicKey={errors={"AuthException","SerialConsoleAccessDisabledException","InvalidArgsException","ServiceException","ThrottlingException","EC2InstanceNotFoundException","EC2InstanceTypeInvalidException","SerialConsoleSessionLimitExceededException","SerialConsoleSessionUnavailableException","EC2InstanceStateInvalidException","EC2InstanceUnavailableException","SerialConsoleSessionUnsupportedException"},input="SendSerialConsoleSSHPublicKeyRequest",output="SendSerialConsoleSSHPublicKeyResponse"},
+SendSSHPublicKey=[[{errors={"AuthException","InvalidArgsException","ServiceException","ThrottlingException","EC2InstanceNotFoundException","EC2InstanceStateInvalidException","EC2InstanceUnavailableException"},input="SendSSHPublicKeyRequest",output="SendSSHPublicKeyResponse"}]],
+SendSerialConsoleSSHPublicKey=[[{errors={"AuthException","SerialConsoleAccessDisabledException","InvalidArgsException","ServiceException","ThrottlingException","EC2InstanceNotFoundException","EC2InstanceTypeInvalidException","SerialConsoleSessionLimitExceededException","SerialConsoleSessionUnavailableException","EC2InstanceStateInvalidException","EC2InstanceUnavailableException","SerialConsoleSessionUnsupportedException"},input="SendSerialConsoleSSHPublicKeyRequest",output="SendSerialConsoleSSHPublicKeyResponse"}]],
 },
 shapes={
 AuthException=[[{error={code="AuthException"},exception=true,members={{"Message","string"}},type="structure"}]],

@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2023-11-26",endpointPrefix="eks-auth",jsonVersion="1.1",protocol="rest-json",serviceFullName="Amazon EKS Auth",serviceId="EKS Auth",signatureVersion="v4",signingName="eks-auth"},
 operations={
-AssumeRoleForPodIdentity={errors={"ThrottlingException","InvalidRequestException","AccessDeniedException","InternalServerException","InvalidTokenException","InvalidParameterException","ExpiredTokenException","ResourceNotFoundException","ServiceUnavailableException"},http={method="POST",path="/clusters/{clusterName}/assume-role-for-pod-identity",status=200},input="AssumeRoleForPodIdentityRequest",output="AssumeRoleForPodIdentityResponse"},
+AssumeRoleForPodIdentity=[[{errors={"ThrottlingException","InvalidRequestException","AccessDeniedException","InternalServerException","InvalidTokenException","InvalidParameterException","ExpiredTokenException","ResourceNotFoundException","ServiceUnavailableException"},http={method="POST",path="/clusters/{clusterName}/assume-role-for-pod-identity",status=200},input="AssumeRoleForPodIdentityRequest",output="AssumeRoleForPodIdentityResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=400},exception=true,members={{"message","string"}},type="structure"}]],

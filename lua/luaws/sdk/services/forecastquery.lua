@@ -2,8 +2,8 @@
 return {
 metadata={apiVersion="2018-06-26",auth={"aws.auth#sigv4"},endpointPrefix="forecastquery",jsonVersion="1.1",protocol="json",protocols={"json"},serviceFullName="Amazon Forecast Query Service",serviceId="forecastquery",signatureVersion="v4",signingName="forecast",targetPrefix="AmazonForecastRuntime"},
 operations={
-QueryForecast={errors={"ResourceNotFoundException","ResourceInUseException","InvalidInputException","LimitExceededException","InvalidNextTokenException"},input="QueryForecastRequest",output="QueryForecastResponse"},
-QueryWhatIfForecast={errors={"ResourceNotFoundException","ResourceInUseException","InvalidInputException","LimitExceededException","InvalidNextTokenException"},input="QueryWhatIfForecastRequest",output="QueryWhatIfForecastResponse"},
+QueryForecast=[[{errors={"ResourceNotFoundException","ResourceInUseException","InvalidInputException","LimitExceededException","InvalidNextTokenException"},input="QueryForecastRequest",output="QueryForecastResponse"}]],
+QueryWhatIfForecast=[[{errors={"ResourceNotFoundException","ResourceInUseException","InvalidInputException","LimitExceededException","InvalidNextTokenException"},input="QueryWhatIfForecastRequest",output="QueryWhatIfForecastResponse"}]],
 },
 shapes={
 DataPoint=[[{members={{"Timestamp","string"},{"Value","double"}},type="structure"}]],

@@ -2,11 +2,11 @@
 return {
 metadata={apiVersion="2023-09-07",auth={"aws.auth#sigv4"},endpointPrefix="freetier",jsonVersion="1.0",protocol="json",protocols={"json"},serviceFullName="AWS Free Tier",serviceId="FreeTier",signatureVersion="v4",signingName="freetier",targetPrefix="AWSFreeTierService"},
 operations={
-GetAccountActivity={errors={"InternalServerException","ValidationException","ResourceNotFoundException","ThrottlingException"},input="GetAccountActivityRequest",output="GetAccountActivityResponse"},
-GetAccountPlanState={errors={"InternalServerException","ValidationException","AccessDeniedException","ResourceNotFoundException","ThrottlingException"},input="GetAccountPlanStateRequest",output="GetAccountPlanStateResponse"},
-GetFreeTierUsage={errors={"InternalServerException","ValidationException","ThrottlingException"},input="GetFreeTierUsageRequest",output="GetFreeTierUsageResponse"},
-ListAccountActivities={errors={"InternalServerException","ValidationException","ThrottlingException"},input="ListAccountActivitiesRequest",output="ListAccountActivitiesResponse"},
-UpgradeAccountPlan={errors={"InternalServerException","ValidationException","AccessDeniedException","ResourceNotFoundException","ThrottlingException"},input="UpgradeAccountPlanRequest",output="UpgradeAccountPlanResponse"},
+GetAccountActivity=[[{errors={"InternalServerException","ValidationException","ResourceNotFoundException","ThrottlingException"},input="GetAccountActivityRequest",output="GetAccountActivityResponse"}]],
+GetAccountPlanState=[[{errors={"InternalServerException","ValidationException","AccessDeniedException","ResourceNotFoundException","ThrottlingException"},input="GetAccountPlanStateRequest",output="GetAccountPlanStateResponse"}]],
+GetFreeTierUsage=[[{errors={"InternalServerException","ValidationException","ThrottlingException"},input="GetFreeTierUsageRequest",output="GetFreeTierUsageResponse"}]],
+ListAccountActivities=[[{errors={"InternalServerException","ValidationException","ThrottlingException"},input="ListAccountActivitiesRequest",output="ListAccountActivitiesResponse"}]],
+UpgradeAccountPlan=[[{errors={"InternalServerException","ValidationException","AccessDeniedException","ResourceNotFoundException","ThrottlingException"},input="UpgradeAccountPlanRequest",output="UpgradeAccountPlanResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException"},exception=true,members={{"message","string"}},required={"message"},type="structure"}]],

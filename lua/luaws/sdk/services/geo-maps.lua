@@ -2,11 +2,11 @@
 return {
 metadata={apiVersion="2020-11-19",auth={"aws.auth#sigv4"},endpointPrefix="geo-maps",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon Location Service Maps V2",serviceId="Geo Maps",signatureVersion="v4",signingName="geo-maps"},
 operations={
-GetGlyphs={http={method="GET",path="/glyphs/{FontStack}/{FontUnicodeRange}",status=200},input="GetGlyphsRequest",output="GetGlyphsResponse",output_traits={payload="Blob"}},
-GetSprites={http={method="GET",path="/styles/{Style}/{ColorScheme}/{Variant}/sprites/{FileName}",status=200},input="GetSpritesRequest",output="GetSpritesResponse",output_traits={payload="Blob"}},
-GetStaticMap={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/static/{FileName}",status=200},input="GetStaticMapRequest",output="GetStaticMapResponse",output_traits={payload="Blob"}},
-GetStyleDescriptor={http={method="GET",path="/styles/{Style}/descriptor",status=200},input="GetStyleDescriptorRequest",output="GetStyleDescriptorResponse",output_traits={payload="Blob"}},
-GetTile={errors={"InternalServerException","ResourceNotFoundException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/tiles/{Tileset}/{Z}/{X}/{Y}",status=200},input="GetTileRequest",output="GetTileResponse",output_traits={payload="Blob"}},
+GetGlyphs=[[{http={method="GET",path="/glyphs/{FontStack}/{FontUnicodeRange}",status=200},input="GetGlyphsRequest",output="GetGlyphsResponse",output_traits={payload="Blob"}}]],
+GetSprites=[[{http={method="GET",path="/styles/{Style}/{ColorScheme}/{Variant}/sprites/{FileName}",status=200},input="GetSpritesRequest",output="GetSpritesResponse",output_traits={payload="Blob"}}]],
+GetStaticMap=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/static/{FileName}",status=200},input="GetStaticMapRequest",output="GetStaticMapResponse",output_traits={payload="Blob"}}]],
+GetStyleDescriptor=[[{http={method="GET",path="/styles/{Style}/descriptor",status=200},input="GetStyleDescriptorRequest",output="GetStyleDescriptorResponse",output_traits={payload="Blob"}}]],
+GetTile=[[{errors={"InternalServerException","ResourceNotFoundException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/tiles/{Tileset}/{Z}/{X}/{Y}",status=200},input="GetTileRequest",output="GetTileResponse",output_traits={payload="Blob"}}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"Message","string",locationName="message"}},required={"Message"},type="structure"}]],

@@ -2,13 +2,13 @@
 return {
 metadata={apiVersion="2020-11-19",auth={"aws.auth#sigv4"},endpointPrefix="geo-places",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon Location Service Places V2",serviceId="Geo Places",signatureVersion="v4",signingName="geo-places"},
 operations={
-Autocomplete={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/autocomplete",status=200},input="AutocompleteRequest",output="AutocompleteResponse"},
-Geocode={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/geocode",status=200},input="GeocodeRequest",output="GeocodeResponse"},
-GetPlace={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/v2/place/{PlaceId}",status=200},input="GetPlaceRequest",output="GetPlaceResponse"},
-ReverseGeocode={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/reverse-geocode",status=200},input="ReverseGeocodeRequest",output="ReverseGeocodeResponse"},
-SearchNearby={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/search-nearby",status=200},input="SearchNearbyRequest",output="SearchNearbyResponse"},
-SearchText={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/search-text",status=200},input="SearchTextRequest",output="SearchTextResponse"},
-Suggest={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/suggest",status=200},input="SuggestRequest",output="SuggestResponse"},
+Autocomplete=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/autocomplete",status=200},input="AutocompleteRequest",output="AutocompleteResponse"}]],
+Geocode=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/geocode",status=200},input="GeocodeRequest",output="GeocodeResponse"}]],
+GetPlace=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/v2/place/{PlaceId}",status=200},input="GetPlaceRequest",output="GetPlaceResponse"}]],
+ReverseGeocode=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/reverse-geocode",status=200},input="ReverseGeocodeRequest",output="ReverseGeocodeResponse"}]],
+SearchNearby=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/search-nearby",status=200},input="SearchNearbyRequest",output="SearchNearbyResponse"}]],
+SearchText=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/search-text",status=200},input="SearchTextRequest",output="SearchTextResponse"}]],
+Suggest=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/v2/suggest",status=200},input="SuggestRequest",output="SuggestResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"Message","string",locationName="message"}},required={"Message"},type="structure"}]],

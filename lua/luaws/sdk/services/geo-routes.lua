@@ -2,11 +2,11 @@
 return {
 metadata={apiVersion="2020-11-19",auth={"aws.auth#sigv4"},endpointPrefix="geo-routes",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon Location Service Routes V2",serviceId="Geo Routes",signatureVersion="v4",signingName="geo-routes"},
 operations={
-CalculateIsolines={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/isolines",status=200},input="CalculateIsolinesRequest",output="CalculateIsolinesResponse"},
-CalculateRouteMatrix={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/route-matrix",status=200},input="CalculateRouteMatrixRequest",output="CalculateRouteMatrixResponse"},
-CalculateRoutes={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/routes",status=200},input="CalculateRoutesRequest",output="CalculateRoutesResponse"},
-OptimizeWaypoints={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/optimize-waypoints",status=200},input="OptimizeWaypointsRequest",output="OptimizeWaypointsResponse"},
-SnapToRoads={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/snap-to-roads",status=200},input="SnapToRoadsRequest",output="SnapToRoadsResponse"},
+CalculateIsolines=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/isolines",status=200},input="CalculateIsolinesRequest",output="CalculateIsolinesResponse"}]],
+CalculateRouteMatrix=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/route-matrix",status=200},input="CalculateRouteMatrixRequest",output="CalculateRouteMatrixResponse"}]],
+CalculateRoutes=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/routes",status=200},input="CalculateRoutesRequest",output="CalculateRoutesResponse"}]],
+OptimizeWaypoints=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/optimize-waypoints",status=200},input="OptimizeWaypointsRequest",output="OptimizeWaypointsResponse"}]],
+SnapToRoads=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="POST",path="/snap-to-roads",status=200},input="SnapToRoadsRequest",output="SnapToRoadsResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"Message","string",locationName="message"}},required={"Message"},type="structure"}]],

@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2023-08-08",auth={"aws.auth#sigv4"},endpointPrefix="inspector-scan",protocol="rest-json",protocols={"rest-json"},serviceAbbreviation="inspector-scan",serviceFullName="Inspector Scan",serviceId="Inspector Scan",signatureVersion="v4",signingName="inspector-scan"},
 operations={
-ScanSbom={errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="POST",path="/scan/sbom",status=200},input="ScanSbomRequest",output="ScanSbomResponse"},
+ScanSbom=[[{errors={"InternalServerException","ThrottlingException","ValidationException","AccessDeniedException"},http={method="POST",path="/scan/sbom",status=200},input="ScanSbomRequest",output="ScanSbomResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"message","string"}},required={"message"},type="structure"}]],

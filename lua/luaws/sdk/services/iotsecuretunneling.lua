@@ -2,14 +2,14 @@
 return {
 metadata={apiVersion="2018-10-05",auth={"aws.auth#sigv4"},endpointPrefix="api.tunneling.iot",jsonVersion="1.1",protocol="json",protocols={"json"},serviceFullName="AWS IoT Secure Tunneling",serviceId="IoTSecureTunneling",signatureVersion="v4",signingName="IoTSecuredTunneling",targetPrefix="IoTSecuredTunneling"},
 operations={
-CloseTunnel={errors={"ResourceNotFoundException"},input="CloseTunnelRequest",output="CloseTunnelResponse"},
-DescribeTunnel={errors={"ResourceNotFoundException"},input="DescribeTunnelRequest",output="DescribeTunnelResponse"},
-ListTagsForResource={errors={"ResourceNotFoundException"},input="ListTagsForResourceRequest",output="ListTagsForResourceResponse"},
-ListTunnels={input="ListTunnelsRequest",output="ListTunnelsResponse"},
-OpenTunnel={errors={"LimitExceededException"},input="OpenTunnelRequest",output="OpenTunnelResponse"},
-RotateTunnelAccessToken={errors={"ResourceNotFoundException"},input="RotateTunnelAccessTokenRequest",output="RotateTunnelAccessTokenResponse"},
-TagResource={errors={"ResourceNotFoundException"},input="TagResourceRequest",output="TagResourceResponse"},
-UntagResource={errors={"ResourceNotFoundException"},input="UntagResourceRequest",output="UntagResourceResponse"},
+CloseTunnel=[[{errors={"ResourceNotFoundException"},input="CloseTunnelRequest",output="CloseTunnelResponse"}]],
+DescribeTunnel=[[{errors={"ResourceNotFoundException"},input="DescribeTunnelRequest",output="DescribeTunnelResponse"}]],
+ListTagsForResource=[[{errors={"ResourceNotFoundException"},input="ListTagsForResourceRequest",output="ListTagsForResourceResponse"}]],
+ListTunnels=[[{input="ListTunnelsRequest",output="ListTunnelsResponse"}]],
+OpenTunnel=[[{errors={"LimitExceededException"},input="OpenTunnelRequest",output="OpenTunnelResponse"}]],
+RotateTunnelAccessToken=[[{errors={"ResourceNotFoundException"},input="RotateTunnelAccessTokenRequest",output="RotateTunnelAccessTokenResponse"}]],
+TagResource=[[{errors={"ResourceNotFoundException"},input="TagResourceRequest",output="TagResourceResponse"}]],
+UntagResource=[[{errors={"ResourceNotFoundException"},input="UntagResourceRequest",output="UntagResourceResponse"}]],
 },
 shapes={
 CloseTunnelRequest=[[{members={{"tunnelId","string"},{"delete","boolean"}},required={"tunnelId"},type="structure"}]],

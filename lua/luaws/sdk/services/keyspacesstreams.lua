@@ -2,10 +2,10 @@
 return {
 metadata={apiVersion="2024-09-09",auth={"aws.auth#sigv4"},endpointPrefix="cassandra-streams",jsonVersion="1.0",protocol="json",protocols={"json"},serviceFullName="Amazon Keyspaces Streams",serviceId="KeyspacesStreams",signatureVersion="v4",signingName="cassandra",targetPrefix="KeyspacesStreams"},
 operations={
-GetRecords={errors={"ThrottlingException","AccessDeniedException","InternalServerException","ValidationException","ResourceNotFoundException"},input="GetRecordsInput",output="GetRecordsOutput"},
-GetShardIterator={errors={"ThrottlingException","AccessDeniedException","InternalServerException","ValidationException","ResourceNotFoundException"},input="GetShardIteratorInput",output="GetShardIteratorOutput"},
-GetStream={errors={"ThrottlingException","AccessDeniedException","InternalServerException","ValidationException","ResourceNotFoundException"},input="GetStreamInput",output="GetStreamOutput"},
-ListStreams={errors={"ThrottlingException","AccessDeniedException","InternalServerException","ValidationException","ResourceNotFoundException"},input="ListStreamsInput",output="ListStreamsOutput"},
+GetRecords=[[{errors={"ThrottlingException","AccessDeniedException","InternalServerException","ValidationException","ResourceNotFoundException"},input="GetRecordsInput",output="GetRecordsOutput"}]],
+GetShardIterator=[[{errors={"ThrottlingException","AccessDeniedException","InternalServerException","ValidationException","ResourceNotFoundException"},input="GetShardIteratorInput",output="GetShardIteratorOutput"}]],
+GetStream=[[{errors={"ThrottlingException","AccessDeniedException","InternalServerException","ValidationException","ResourceNotFoundException"},input="GetStreamInput",output="GetStreamOutput"}]],
+ListStreams=[[{errors={"ThrottlingException","AccessDeniedException","InternalServerException","ValidationException","ResourceNotFoundException"},input="ListStreamsInput",output="ListStreamsOutput"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException"},exception=true,members={{"message","string"}},type="structure"}]],

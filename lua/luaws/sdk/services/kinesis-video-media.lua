@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2017-09-30",auth={"aws.auth#sigv4"},endpointPrefix="kinesisvideo",protocol="rest-json",protocols={"rest-json"},serviceAbbreviation="Kinesis Video Media",serviceFullName="Amazon Kinesis Video Streams Media",serviceId="Kinesis Video Media",signatureVersion="v4",signingName="kinesisvideo"},
 operations={
-GetMedia={errors={"ResourceNotFoundException","NotAuthorizedException","InvalidEndpointException","ClientLimitExceededException","ConnectionLimitExceededException","InvalidArgumentException"},http={method="POST",path="/getMedia"},input="GetMediaInput",output="GetMediaOutput",output_traits={payload="Payload"}},
+GetMedia=[[{errors={"ResourceNotFoundException","NotAuthorizedException","InvalidEndpointException","ClientLimitExceededException","ConnectionLimitExceededException","InvalidArgumentException"},http={method="POST",path="/getMedia"},input="GetMediaInput",output="GetMediaOutput",output_traits={payload="Payload"}}]],
 },
 shapes={
 ClientLimitExceededException=[[{error={code="ClientLimitExceededException",status=400},exception=true,members={{"Message","string"}},type="structure"}]],

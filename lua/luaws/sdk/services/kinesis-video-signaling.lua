@@ -2,8 +2,8 @@
 return {
 metadata={apiVersion="2019-12-04",auth={"aws.auth#sigv4"},endpointPrefix="kinesisvideo",protocol="rest-json",protocols={"rest-json"},serviceAbbreviation="Amazon Kinesis Video Signaling Channels",serviceFullName="Amazon Kinesis Video Signaling Channels",serviceId="Kinesis Video Signaling",signatureVersion="v4",signingName="kinesisvideo"},
 operations={
-GetIceServerConfig={errors={"InvalidClientException","SessionExpiredException","ClientLimitExceededException","ResourceNotFoundException","InvalidArgumentException","NotAuthorizedException"},http={method="POST",path="/v1/get-ice-server-config"},input="GetIceServerConfigRequest",output="GetIceServerConfigResponse"},
-SendAlexaOfferToMaster={errors={"ClientLimitExceededException","ResourceNotFoundException","InvalidArgumentException","NotAuthorizedException"},http={method="POST",path="/v1/send-alexa-offer-to-master"},input="SendAlexaOfferToMasterRequest",output="SendAlexaOfferToMasterResponse"},
+GetIceServerConfig=[[{errors={"InvalidClientException","SessionExpiredException","ClientLimitExceededException","ResourceNotFoundException","InvalidArgumentException","NotAuthorizedException"},http={method="POST",path="/v1/get-ice-server-config"},input="GetIceServerConfigRequest",output="GetIceServerConfigResponse"}]],
+SendAlexaOfferToMaster=[[{errors={"ClientLimitExceededException","ResourceNotFoundException","InvalidArgumentException","NotAuthorizedException"},http={method="POST",path="/v1/send-alexa-offer-to-master"},input="SendAlexaOfferToMasterRequest",output="SendAlexaOfferToMasterResponse"}]],
 },
 shapes={
 ClientLimitExceededException=[[{error={code="ClientLimitExceededException",status=400},exception=true,members={{"Message","string"}},type="structure"}]],

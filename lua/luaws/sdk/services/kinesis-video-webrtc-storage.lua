@@ -2,8 +2,8 @@
 return {
 metadata={apiVersion="2018-05-10",endpointPrefix="kinesisvideo",jsonVersion="1.1",protocol="rest-json",serviceFullName="Amazon Kinesis Video WebRTC Storage",serviceId="Kinesis Video WebRTC Storage",signatureVersion="v4",signingName="kinesisvideo"},
 operations={
-JoinStorageSession={errors={"ClientLimitExceededException","InvalidArgumentException","AccessDeniedException","ResourceNotFoundException"},http={method="POST",path="/joinStorageSession",status=200},input="JoinStorageSessionInput"},
-JoinStorageSessionAsViewer={errors={"ClientLimitExceededException","InvalidArgumentException","AccessDeniedException","ResourceNotFoundException"},http={method="POST",path="/joinStorageSessionAsViewer",status=200},input="JoinStorageSessionAsViewerInput"},
+JoinStorageSession=[[{errors={"ClientLimitExceededException","InvalidArgumentException","AccessDeniedException","ResourceNotFoundException"},http={method="POST",path="/joinStorageSession",status=200},input="JoinStorageSessionInput"}]],
+JoinStorageSessionAsViewer=[[{errors={"ClientLimitExceededException","InvalidArgumentException","AccessDeniedException","ResourceNotFoundException"},http={method="POST",path="/joinStorageSessionAsViewer",status=200},input="JoinStorageSessionAsViewerInput"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"message","string"}},type="structure"}]],

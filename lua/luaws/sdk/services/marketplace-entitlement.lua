@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2017-01-11",auth={"aws.auth#sigv4"},endpointPrefix="entitlement.marketplace",jsonVersion="1.1",protocol="smithy-rpc-v2-cbor",protocols={"smithy-rpc-v2-cbor","json"},serviceFullName="AWS Marketplace Entitlement Service",serviceId="Marketplace Entitlement Service",signatureVersion="v4",signingName="aws-marketplace",targetPrefix="AWSMPEntitlementService"},
 operations={
-GetEntitlements={errors={"InvalidParameterException","ThrottlingException","InternalServiceErrorException"},input="GetEntitlementsRequest",output="GetEntitlementsResult"},
+GetEntitlements=[[{errors={"InvalidParameterException","ThrottlingException","InternalServiceErrorException"},input="GetEntitlementsRequest",output="GetEntitlementsResult"}]],
 },
 shapes={
 Entitlement=[[{members={{"ProductCode","string"},{"Dimension","string"},{"CustomerIdentifier","string"},{"CustomerAWSAccountId","string"},{"Value","EntitlementValue"},{"ExpirationDate","timestamp"},{"LicenseArn","string"}},type="structure"}]],

@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2018-05-10",auth={"aws.auth#sigv4"},endpointPrefix="reporting-marketplace",protocol="rest-json",protocols={"rest-json"},serviceFullName="AWS Marketplace Reporting Service",serviceId="Marketplace Reporting",signatureVersion="v4",signingName="aws-marketplace"},
 operations={
-GetBuyerDashboard={errors={"InternalServerException","AccessDeniedException","BadRequestException","UnauthorizedException"},http={method="POST",path="/getBuyerDashboard",status=200},input="GetBuyerDashboardInput",output="GetBuyerDashboardOutput"},
+GetBuyerDashboard=[[{errors={"InternalServerException","AccessDeniedException","BadRequestException","UnauthorizedException"},http={method="POST",path="/getBuyerDashboard",status=200},input="GetBuyerDashboardInput",output="GetBuyerDashboardOutput"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"message","string"}},type="structure"}]],

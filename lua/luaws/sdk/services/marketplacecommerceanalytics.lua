@@ -2,8 +2,8 @@
 return {
 metadata={apiVersion="2015-07-01",auth={"aws.auth#sigv4"},endpointPrefix="marketplacecommerceanalytics",jsonVersion="1.1",protocol="json",protocols={"json"},serviceFullName="AWS Marketplace Commerce Analytics",serviceId="Marketplace Commerce Analytics",signatureVersion="v4",signingName="marketplacecommerceanalytics",targetPrefix="MarketplaceCommerceAnalytics20150701"},
 operations={
-GenerateDataSet={errors={"MarketplaceCommerceAnalyticsException"},input="GenerateDataSetRequest",output="GenerateDataSetResult"},
-StartSupportDataExport={deprecated=true,errors={"MarketplaceCommerceAnalyticsException"},input="StartSupportDataExportRequest",output="StartSupportDataExportResult"},
+GenerateDataSet=[[{errors={"MarketplaceCommerceAnalyticsException"},input="GenerateDataSetRequest",output="GenerateDataSetResult"}]],
+StartSupportDataExport=[[{deprecated=true,errors={"MarketplaceCommerceAnalyticsException"},input="StartSupportDataExportRequest",output="StartSupportDataExportResult"}]],
 },
 shapes={
 CustomerDefinedValues=[[{key="string",type="map",value="string"}]],

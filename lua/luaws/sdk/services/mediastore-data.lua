@@ -2,11 +2,11 @@
 return {
 metadata={apiVersion="2017-09-01",auth={"aws.auth#sigv4"},endpointPrefix="data.mediastore",protocol="rest-json",protocols={"rest-json"},serviceAbbreviation="MediaStore Data",serviceFullName="AWS Elemental MediaStore Data Plane",serviceId="MediaStore Data",signatureVersion="v4",signingName="mediastore"},
 operations={
-DeleteObject={errors={"ContainerNotFoundException","ObjectNotFoundException","InternalServerError"},http={method="DELETE",path="/{Path+}"},input="DeleteObjectRequest",output="DeleteObjectResponse"},
-DescribeObject={errors={"ContainerNotFoundException","ObjectNotFoundException","InternalServerError"},http={method="HEAD",path="/{Path+}"},input="DescribeObjectRequest",output="DescribeObjectResponse"},
-GetObject={errors={"ContainerNotFoundException","ObjectNotFoundException","RequestedRangeNotSatisfiableException","InternalServerError"},http={method="GET",path="/{Path+}"},input="GetObjectRequest",output="GetObjectResponse",output_traits={payload="Body"}},
-ListItems={errors={"ContainerNotFoundException","InternalServerError"},http={method="GET",path="/"},input="ListItemsRequest",output="ListItemsResponse"},
-PutObject={authtype="v4-unsigned-body",errors={"ContainerNotFoundException","InternalServerError"},http={method="PUT",path="/{Path+}"},input="PutObjectRequest",input_traits={payload="Body"},output="PutObjectResponse",unsigned_payload=true},
+DeleteObject=[[{errors={"ContainerNotFoundException","ObjectNotFoundException","InternalServerError"},http={method="DELETE",path="/{Path+}"},input="DeleteObjectRequest",output="DeleteObjectResponse"}]],
+DescribeObject=[[{errors={"ContainerNotFoundException","ObjectNotFoundException","InternalServerError"},http={method="HEAD",path="/{Path+}"},input="DescribeObjectRequest",output="DescribeObjectResponse"}]],
+GetObject=[[{errors={"ContainerNotFoundException","ObjectNotFoundException","RequestedRangeNotSatisfiableException","InternalServerError"},http={method="GET",path="/{Path+}"},input="GetObjectRequest",output="GetObjectResponse",output_traits={payload="Body"}}]],
+ListItems=[[{errors={"ContainerNotFoundException","InternalServerError"},http={method="GET",path="/"},input="ListItemsRequest",output="ListItemsResponse"}]],
+PutObject=[[{authtype="v4-unsigned-body",errors={"ContainerNotFoundException","InternalServerError"},http={method="PUT",path="/{Path+}"},input="PutObjectRequest",input_traits={payload="Body"},output="PutObjectResponse",unsigned_payload=true}]],
 },
 shapes={
 ContainerNotFoundException=[[{error={code="ContainerNotFoundException",status=404},exception=true,members={{"Message","string"}},type="structure"}]],

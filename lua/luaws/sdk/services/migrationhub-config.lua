@@ -2,10 +2,10 @@
 return {
 metadata={apiVersion="2019-06-30",auth={"aws.auth#sigv4"},endpointPrefix="migrationhub-config",jsonVersion="1.1",protocol="json",protocols={"json"},serviceFullName="AWS Migration Hub Config",serviceId="MigrationHub Config",signatureVersion="v4",signingName="mgh",targetPrefix="AWSMigrationHubMultiAccountService"},
 operations={
-CreateHomeRegionControl={errors={"InternalServerError","ServiceUnavailableException","AccessDeniedException","ThrottlingException","DryRunOperation","InvalidInputException"},input="CreateHomeRegionControlRequest",output="CreateHomeRegionControlResult"},
-DeleteHomeRegionControl={errors={"InternalServerError","ServiceUnavailableException","AccessDeniedException","ThrottlingException","InvalidInputException"},input="DeleteHomeRegionControlRequest",output="DeleteHomeRegionControlResult"},
-DescribeHomeRegionControls={errors={"InternalServerError","ServiceUnavailableException","AccessDeniedException","ThrottlingException","InvalidInputException"},input="DescribeHomeRegionControlsRequest",output="DescribeHomeRegionControlsResult"},
-GetHomeRegion={errors={"InternalServerError","ServiceUnavailableException","AccessDeniedException","ThrottlingException","InvalidInputException"},input="GetHomeRegionRequest",output="GetHomeRegionResult"},
+CreateHomeRegionControl=[[{errors={"InternalServerError","ServiceUnavailableException","AccessDeniedException","ThrottlingException","DryRunOperation","InvalidInputException"},input="CreateHomeRegionControlRequest",output="CreateHomeRegionControlResult"}]],
+DeleteHomeRegionControl=[[{errors={"InternalServerError","ServiceUnavailableException","AccessDeniedException","ThrottlingException","InvalidInputException"},input="DeleteHomeRegionControlRequest",output="DeleteHomeRegionControlResult"}]],
+DescribeHomeRegionControls=[[{errors={"InternalServerError","ServiceUnavailableException","AccessDeniedException","ThrottlingException","InvalidInputException"},input="DescribeHomeRegionControlsRequest",output="DescribeHomeRegionControlsResult"}]],
+GetHomeRegion=[[{errors={"InternalServerError","ServiceUnavailableException","AccessDeniedException","ThrottlingException","InvalidInputException"},input="GetHomeRegionRequest",output="GetHomeRegionResult"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException"},exception=true,members={{"Message","string"}},type="structure"}]],

@@ -2,11 +2,11 @@
 return {
 metadata={apiVersion="2018-03-22",auth={"aws.auth#sigv4"},endpointPrefix="personalize-events",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon Personalize Events",serviceId="Personalize Events",signatureVersion="v4",signingName="personalize"},
 operations={
-PutActionInteractions={errors={"InvalidInputException","ResourceNotFoundException","ResourceInUseException"},http={method="POST",path="/action-interactions"},input="PutActionInteractionsRequest"},
-PutActions={errors={"InvalidInputException","ResourceNotFoundException","ResourceInUseException"},http={method="POST",path="/actions"},input="PutActionsRequest"},
-PutEvents={errors={"InvalidInputException"},http={method="POST",path="/events"},input="PutEventsRequest"},
-PutItems={errors={"InvalidInputException","ResourceNotFoundException","ResourceInUseException"},http={method="POST",path="/items"},input="PutItemsRequest"},
-PutUsers={errors={"InvalidInputException","ResourceNotFoundException","ResourceInUseException"},http={method="POST",path="/users"},input="PutUsersRequest"},
+PutActionInteractions=[[{errors={"InvalidInputException","ResourceNotFoundException","ResourceInUseException"},http={method="POST",path="/action-interactions"},input="PutActionInteractionsRequest"}]],
+PutActions=[[{errors={"InvalidInputException","ResourceNotFoundException","ResourceInUseException"},http={method="POST",path="/actions"},input="PutActionsRequest"}]],
+PutEvents=[[{errors={"InvalidInputException"},http={method="POST",path="/events"},input="PutEventsRequest"}]],
+PutItems=[[{errors={"InvalidInputException","ResourceNotFoundException","ResourceInUseException"},http={method="POST",path="/items"},input="PutItemsRequest"}]],
+PutUsers=[[{errors={"InvalidInputException","ResourceNotFoundException","ResourceInUseException"},http={method="POST",path="/users"},input="PutUsersRequest"}]],
 },
 shapes={
 Action=[[{members={{"actionId","string"},{"properties","string",jsonvalue=true,sensitive=true}},required={"actionId"},type="structure"}]],

@@ -2,9 +2,9 @@
 return {
 metadata={apiVersion="2018-05-22",auth={"aws.auth#sigv4"},endpointPrefix="personalize-runtime",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon Personalize Runtime",serviceId="Personalize Runtime",signatureVersion="v4",signingName="personalize"},
 operations={
-GetActionRecommendations={errors={"InvalidInputException","ResourceNotFoundException"},http={method="POST",path="/action-recommendations"},input="GetActionRecommendationsRequest",output="GetActionRecommendationsResponse"},
-GetPersonalizedRanking={errors={"InvalidInputException","ResourceNotFoundException"},http={method="POST",path="/personalize-ranking"},input="GetPersonalizedRankingRequest",output="GetPersonalizedRankingResponse"},
-GetRecommendations={errors={"InvalidInputException","ResourceNotFoundException"},http={method="POST",path="/recommendations"},input="GetRecommendationsRequest",output="GetRecommendationsResponse"},
+GetActionRecommendations=[[{errors={"InvalidInputException","ResourceNotFoundException"},http={method="POST",path="/action-recommendations"},input="GetActionRecommendationsRequest",output="GetActionRecommendationsResponse"}]],
+GetPersonalizedRanking=[[{errors={"InvalidInputException","ResourceNotFoundException"},http={method="POST",path="/personalize-ranking"},input="GetPersonalizedRankingRequest",output="GetPersonalizedRankingResponse"}]],
+GetRecommendations=[[{errors={"InvalidInputException","ResourceNotFoundException"},http={method="POST",path="/recommendations"},input="GetRecommendationsRequest",output="GetRecommendationsResponse"}]],
 },
 shapes={
 ActionList=[[{member="PredictedAction",type="list"}]],

@@ -2,11 +2,11 @@
 return {
 metadata={apiVersion="2017-10-15",auth={"aws.auth#sigv4"},endpointPrefix="api.pricing",jsonVersion="1.1",protocol="json",protocols={"json"},serviceAbbreviation="AWS Pricing",serviceFullName="AWS Price List Service",serviceId="Pricing",signatureVersion="v4",signingName="pricing",targetPrefix="AWSPriceListService"},
 operations={
-DescribeServices={errors={"InvalidParameterException","InvalidNextTokenException","NotFoundException","AccessDeniedException","InternalErrorException","ExpiredNextTokenException","ThrottlingException"},input="DescribeServicesRequest",output="DescribeServicesResponse"},
-GetAttributeValues={errors={"InvalidParameterException","InvalidNextTokenException","NotFoundException","AccessDeniedException","InternalErrorException","ExpiredNextTokenException","ThrottlingException"},input="GetAttributeValuesRequest",output="GetAttributeValuesResponse"},
-GetPriceListFileUrl={errors={"InvalidParameterException","NotFoundException","AccessDeniedException","InternalErrorException","ThrottlingException","ResourceNotFoundException"},input="GetPriceListFileUrlRequest",output="GetPriceListFileUrlResponse"},
-GetProducts={errors={"InvalidParameterException","InvalidNextTokenException","NotFoundException","AccessDeniedException","InternalErrorException","ExpiredNextTokenException","ThrottlingException"},input="GetProductsRequest",output="GetProductsResponse"},
-ListPriceLists={errors={"InvalidParameterException","InvalidNextTokenException","NotFoundException","AccessDeniedException","InternalErrorException","ExpiredNextTokenException","ThrottlingException","ResourceNotFoundException"},input="ListPriceListsRequest",output="ListPriceListsResponse"},
+DescribeServices=[[{errors={"InvalidParameterException","InvalidNextTokenException","NotFoundException","AccessDeniedException","InternalErrorException","ExpiredNextTokenException","ThrottlingException"},input="DescribeServicesRequest",output="DescribeServicesResponse"}]],
+GetAttributeValues=[[{errors={"InvalidParameterException","InvalidNextTokenException","NotFoundException","AccessDeniedException","InternalErrorException","ExpiredNextTokenException","ThrottlingException"},input="GetAttributeValuesRequest",output="GetAttributeValuesResponse"}]],
+GetPriceListFileUrl=[[{errors={"InvalidParameterException","NotFoundException","AccessDeniedException","InternalErrorException","ThrottlingException","ResourceNotFoundException"},input="GetPriceListFileUrlRequest",output="GetPriceListFileUrlResponse"}]],
+GetProducts=[[{errors={"InvalidParameterException","InvalidNextTokenException","NotFoundException","AccessDeniedException","InternalErrorException","ExpiredNextTokenException","ThrottlingException"},input="GetProductsRequest",output="GetProductsResponse"}]],
+ListPriceLists=[[{errors={"InvalidParameterException","InvalidNextTokenException","NotFoundException","AccessDeniedException","InternalErrorException","ExpiredNextTokenException","ThrottlingException","ResourceNotFoundException"},input="ListPriceListsRequest",output="ListPriceListsResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException"},exception=true,members={{"Message","string"}},type="structure"}]],

@@ -2,10 +2,10 @@
 return {
 metadata={apiVersion="2019-12-02",auth={"aws.auth#sigv4"},endpointPrefix="route53-recovery-cluster",jsonVersion="1.0",protocol="json",protocols={"json"},serviceFullName="Route53 Recovery Cluster",serviceId="Route53 Recovery Cluster",signatureVersion="v4",signingName="route53-recovery-cluster",targetPrefix="ToggleCustomerAPI"},
 operations={
-GetRoutingControlState={errors={"AccessDeniedException","InternalServerException","ResourceNotFoundException","ValidationException","ThrottlingException","EndpointTemporarilyUnavailableException"},input="GetRoutingControlStateRequest",output="GetRoutingControlStateResponse"},
-ListRoutingControls={errors={"AccessDeniedException","InternalServerException","ResourceNotFoundException","ValidationException","ThrottlingException","EndpointTemporarilyUnavailableException"},input="ListRoutingControlsRequest",output="ListRoutingControlsResponse"},
-UpdateRoutingControlState={errors={"AccessDeniedException","InternalServerException","ResourceNotFoundException","ValidationException","ThrottlingException","EndpointTemporarilyUnavailableException","ConflictException"},input="UpdateRoutingControlStateRequest",output="UpdateRoutingControlStateResponse"},
-UpdateRoutingControlStates={errors={"AccessDeniedException","InternalServerException","ResourceNotFoundException","ValidationException","ThrottlingException","EndpointTemporarilyUnavailableException","ConflictException","ServiceLimitExceededException"},input="UpdateRoutingControlStatesRequest",output="UpdateRoutingControlStatesResponse"},
+GetRoutingControlState=[[{errors={"AccessDeniedException","InternalServerException","ResourceNotFoundException","ValidationException","ThrottlingException","EndpointTemporarilyUnavailableException"},input="GetRoutingControlStateRequest",output="GetRoutingControlStateResponse"}]],
+ListRoutingControls=[[{errors={"AccessDeniedException","InternalServerException","ResourceNotFoundException","ValidationException","ThrottlingException","EndpointTemporarilyUnavailableException"},input="ListRoutingControlsRequest",output="ListRoutingControlsResponse"}]],
+UpdateRoutingControlState=[[{errors={"AccessDeniedException","InternalServerException","ResourceNotFoundException","ValidationException","ThrottlingException","EndpointTemporarilyUnavailableException","ConflictException"},input="UpdateRoutingControlStateRequest",output="UpdateRoutingControlStateResponse"}]],
+UpdateRoutingControlStates=[[{errors={"AccessDeniedException","InternalServerException","ResourceNotFoundException","ValidationException","ThrottlingException","EndpointTemporarilyUnavailableException","ConflictException","ServiceLimitExceededException"},input="UpdateRoutingControlStatesRequest",output="UpdateRoutingControlStatesResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException"},exception=true,members={{"message","string"}},required={"message"},type="structure"}]],

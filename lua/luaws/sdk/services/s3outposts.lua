@@ -2,11 +2,11 @@
 return {
 metadata={apiVersion="2017-07-25",auth={"aws.auth#sigv4"},endpointPrefix="s3-outposts",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceAbbreviation="Amazon S3 Outposts",serviceFullName="Amazon S3 on Outposts",serviceId="S3Outposts",signatureVersion="v4",signingName="s3-outposts"},
 operations={
-CreateEndpoint={errors={"InternalServerException","ValidationException","AccessDeniedException","ResourceNotFoundException","ConflictException","ThrottlingException","OutpostOfflineException"},http={method="POST",path="/S3Outposts/CreateEndpoint"},input="CreateEndpointRequest",output="CreateEndpointResult"},
-DeleteEndpoint={errors={"InternalServerException","AccessDeniedException","ResourceNotFoundException","ValidationException","ThrottlingException","OutpostOfflineException"},http={method="DELETE",path="/S3Outposts/DeleteEndpoint"},input="DeleteEndpointRequest"},
-ListEndpoints={errors={"InternalServerException","ResourceNotFoundException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/S3Outposts/ListEndpoints"},input="ListEndpointsRequest",output="ListEndpointsResult"},
-ListOutpostsWithS3={errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/S3Outposts/ListOutpostsWithS3"},input="ListOutpostsWithS3Request",output="ListOutpostsWithS3Result"},
-ListSharedEndpoints={errors={"InternalServerException","ResourceNotFoundException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/S3Outposts/ListSharedEndpoints"},input="ListSharedEndpointsRequest",output="ListSharedEndpointsResult"},
+CreateEndpoint=[[{errors={"InternalServerException","ValidationException","AccessDeniedException","ResourceNotFoundException","ConflictException","ThrottlingException","OutpostOfflineException"},http={method="POST",path="/S3Outposts/CreateEndpoint"},input="CreateEndpointRequest",output="CreateEndpointResult"}]],
+DeleteEndpoint=[[{errors={"InternalServerException","AccessDeniedException","ResourceNotFoundException","ValidationException","ThrottlingException","OutpostOfflineException"},http={method="DELETE",path="/S3Outposts/DeleteEndpoint"},input="DeleteEndpointRequest"}]],
+ListEndpoints=[[{errors={"InternalServerException","ResourceNotFoundException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/S3Outposts/ListEndpoints"},input="ListEndpointsRequest",output="ListEndpointsResult"}]],
+ListOutpostsWithS3=[[{errors={"InternalServerException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/S3Outposts/ListOutpostsWithS3"},input="ListOutpostsWithS3Request",output="ListOutpostsWithS3Result"}]],
+ListSharedEndpoints=[[{errors={"InternalServerException","ResourceNotFoundException","AccessDeniedException","ValidationException","ThrottlingException"},http={method="GET",path="/S3Outposts/ListSharedEndpoints"},input="ListSharedEndpointsRequest",output="ListSharedEndpointsResult"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",status=403},exception=true,members={{"Message","string"}},type="structure"}]],

@@ -2,11 +2,11 @@
 return {
 metadata={apiVersion="2019-11-07",auth={"aws.auth#sigv4"},endpointPrefix="a2i-runtime.sagemaker",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon Augmented AI Runtime",serviceId="SageMaker A2I Runtime",signatureVersion="v4",signingName="sagemaker"},
 operations={
-DeleteHumanLoop={errors={"ValidationException","ResourceNotFoundException","ThrottlingException","InternalServerException"},http={method="DELETE",path="/human-loops/{HumanLoopName}"},input="DeleteHumanLoopRequest",output="DeleteHumanLoopResponse"},
-DescribeHumanLoop={errors={"ValidationException","ResourceNotFoundException","ThrottlingException","InternalServerException"},http={method="GET",path="/human-loops/{HumanLoopName}"},input="DescribeHumanLoopRequest",output="DescribeHumanLoopResponse"},
-ListHumanLoops={errors={"ValidationException","ResourceNotFoundException","ThrottlingException","InternalServerException"},http={method="GET",path="/human-loops"},input="ListHumanLoopsRequest",output="ListHumanLoopsResponse"},
-StartHumanLoop={errors={"ValidationException","ThrottlingException","ServiceQuotaExceededException","InternalServerException","ConflictException"},http={method="POST",path="/human-loops"},input="StartHumanLoopRequest",output="StartHumanLoopResponse"},
-StopHumanLoop={errors={"ValidationException","ResourceNotFoundException","ThrottlingException","InternalServerException"},http={method="POST",path="/human-loops/stop"},input="StopHumanLoopRequest",output="StopHumanLoopResponse"},
+DeleteHumanLoop=[[{errors={"ValidationException","ResourceNotFoundException","ThrottlingException","InternalServerException"},http={method="DELETE",path="/human-loops/{HumanLoopName}"},input="DeleteHumanLoopRequest",output="DeleteHumanLoopResponse"}]],
+DescribeHumanLoop=[[{errors={"ValidationException","ResourceNotFoundException","ThrottlingException","InternalServerException"},http={method="GET",path="/human-loops/{HumanLoopName}"},input="DescribeHumanLoopRequest",output="DescribeHumanLoopResponse"}]],
+ListHumanLoops=[[{errors={"ValidationException","ResourceNotFoundException","ThrottlingException","InternalServerException"},http={method="GET",path="/human-loops"},input="ListHumanLoopsRequest",output="ListHumanLoopsResponse"}]],
+StartHumanLoop=[[{errors={"ValidationException","ThrottlingException","ServiceQuotaExceededException","InternalServerException","ConflictException"},http={method="POST",path="/human-loops"},input="StartHumanLoopRequest",output="StartHumanLoopResponse"}]],
+StopHumanLoop=[[{errors={"ValidationException","ResourceNotFoundException","ThrottlingException","InternalServerException"},http={method="POST",path="/human-loops/stop"},input="StopHumanLoopRequest",output="StopHumanLoopResponse"}]],
 },
 shapes={
 ConflictException=[[{error={code="ConflictException",status=409},exception=true,members={{"Message","string"}},type="structure"}]],

@@ -2,9 +2,9 @@
 return {
 metadata={apiVersion="2020-09-23",auth={"aws.auth#sigv4"},endpointPrefix="edge.sagemaker",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon Sagemaker Edge Manager",serviceId="Sagemaker Edge",signatureVersion="v4",signingName="sagemaker"},
 operations={
-GetDeployments={errors={"InternalServiceException"},http={method="POST",path="/GetDeployments"},input="GetDeploymentsRequest",output="GetDeploymentsResult"},
-GetDeviceRegistration={errors={"InternalServiceException"},http={method="POST",path="/GetDeviceRegistration"},input="GetDeviceRegistrationRequest",output="GetDeviceRegistrationResult"},
-SendHeartbeat={errors={"InternalServiceException"},http={method="POST",path="/SendHeartbeat"},input="SendHeartbeatRequest"},
+GetDeployments=[[{errors={"InternalServiceException"},http={method="POST",path="/GetDeployments"},input="GetDeploymentsRequest",output="GetDeploymentsResult"}]],
+GetDeviceRegistration=[[{errors={"InternalServiceException"},http={method="POST",path="/GetDeviceRegistration"},input="GetDeviceRegistrationRequest",output="GetDeviceRegistrationResult"}]],
+SendHeartbeat=[[{errors={"InternalServiceException"},http={method="POST",path="/SendHeartbeat"},input="SendHeartbeatRequest"}]],
 },
 shapes={
 Checksum=[[{members={{"Type","string"},{"Sum","string"}},type="structure"}]],

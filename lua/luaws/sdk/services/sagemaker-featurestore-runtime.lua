@@ -2,10 +2,10 @@
 return {
 metadata={apiVersion="2020-07-01",auth={"aws.auth#sigv4"},endpointPrefix="featurestore-runtime.sagemaker",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon SageMaker Feature Store Runtime",serviceId="SageMaker FeatureStore Runtime",signatureVersion="v4",signingName="sagemaker"},
 operations={
-BatchGetRecord={errors={"ValidationError","InternalFailure","ServiceUnavailable","AccessForbidden"},http={method="POST",path="/BatchGetRecord"},input="BatchGetRecordRequest",output="BatchGetRecordResponse"},
-DeleteRecord={errors={"ValidationError","InternalFailure","ServiceUnavailable","AccessForbidden"},http={method="DELETE",path="/FeatureGroup/{FeatureGroupName}"},input="DeleteRecordRequest"},
-GetRecord={errors={"ValidationError","ResourceNotFound","InternalFailure","ServiceUnavailable","AccessForbidden"},http={method="GET",path="/FeatureGroup/{FeatureGroupName}"},input="GetRecordRequest",output="GetRecordResponse"},
-PutRecord={errors={"ValidationError","InternalFailure","ServiceUnavailable","AccessForbidden"},http={method="PUT",path="/FeatureGroup/{FeatureGroupName}"},input="PutRecordRequest"},
+BatchGetRecord=[[{errors={"ValidationError","InternalFailure","ServiceUnavailable","AccessForbidden"},http={method="POST",path="/BatchGetRecord"},input="BatchGetRecordRequest",output="BatchGetRecordResponse"}]],
+DeleteRecord=[[{errors={"ValidationError","InternalFailure","ServiceUnavailable","AccessForbidden"},http={method="DELETE",path="/FeatureGroup/{FeatureGroupName}"},input="DeleteRecordRequest"}]],
+GetRecord=[[{errors={"ValidationError","ResourceNotFound","InternalFailure","ServiceUnavailable","AccessForbidden"},http={method="GET",path="/FeatureGroup/{FeatureGroupName}"},input="GetRecordRequest",output="GetRecordResponse"}]],
+PutRecord=[[{errors={"ValidationError","InternalFailure","ServiceUnavailable","AccessForbidden"},http={method="PUT",path="/FeatureGroup/{FeatureGroupName}"},input="PutRecordRequest"}]],
 },
 shapes={
 AccessForbidden=[[{error={code="AccessForbidden",status=403},exception=true,members={{"Message","string"}},type="structure"}]],

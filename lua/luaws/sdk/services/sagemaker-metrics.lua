@@ -2,8 +2,8 @@
 return {
 metadata={apiVersion="2022-09-30",auth={"aws.auth#sigv4"},endpointPrefix="metrics.sagemaker",protocol="rest-json",protocols={"rest-json"},serviceAbbreviation="SageMaker Metrics",serviceFullName="Amazon SageMaker Metrics Service",serviceId="SageMaker Metrics",signatureVersion="v4",signingName="sagemaker"},
 operations={
-BatchGetMetrics={http={method="POST",path="/BatchGetMetrics"},input="BatchGetMetricsRequest",output="BatchGetMetricsResponse"},
-BatchPutMetrics={http={method="PUT",path="/BatchPutMetrics"},input="BatchPutMetricsRequest",output="BatchPutMetricsResponse"},
+BatchGetMetrics=[[{http={method="POST",path="/BatchGetMetrics"},input="BatchGetMetricsRequest",output="BatchGetMetricsResponse"}]],
+BatchPutMetrics=[[{http={method="PUT",path="/BatchPutMetrics"},input="BatchPutMetricsRequest",output="BatchPutMetricsResponse"}]],
 },
 shapes={
 BatchGetMetricsRequest=[[{members={{"MetricQueries","MetricQueryList"}},required={"MetricQueries"},type="structure"}]],

@@ -2,9 +2,9 @@
 return {
 metadata={apiVersion="2017-05-13",auth={"aws.auth#sigv4"},endpointPrefix="runtime.sagemaker",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon SageMaker Runtime",serviceId="SageMaker Runtime",signatureVersion="v4",signingName="sagemaker"},
 operations={
-InvokeEndpoint={errors={"InternalFailure","ServiceUnavailable","ValidationError","ModelError","InternalDependencyException","ModelNotReadyException"},http={method="POST",path="/endpoints/{EndpointName}/invocations"},input="InvokeEndpointInput",input_traits={payload="Body"},output="InvokeEndpointOutput",output_traits={payload="Body"}},
-InvokeEndpointAsync={errors={"InternalFailure","ServiceUnavailable","ValidationError"},http={method="POST",path="/endpoints/{EndpointName}/async-invocations",status=202},input="InvokeEndpointAsyncInput",output="InvokeEndpointAsyncOutput"},
-InvokeEndpointWithResponseStream={errors={"InternalFailure","ServiceUnavailable","ValidationError","ModelError","ModelStreamError","InternalStreamFailure"},http={method="POST",path="/endpoints/{EndpointName}/invocations-response-stream"},input="InvokeEndpointWithResponseStreamInput",input_traits={payload="Body"},output="InvokeEndpointWithResponseStreamOutput",output_traits={payload="Body"}},
+InvokeEndpoint=[[{errors={"InternalFailure","ServiceUnavailable","ValidationError","ModelError","InternalDependencyException","ModelNotReadyException"},http={method="POST",path="/endpoints/{EndpointName}/invocations"},input="InvokeEndpointInput",input_traits={payload="Body"},output="InvokeEndpointOutput",output_traits={payload="Body"}}]],
+InvokeEndpointAsync=[[{errors={"InternalFailure","ServiceUnavailable","ValidationError"},http={method="POST",path="/endpoints/{EndpointName}/async-invocations",status=202},input="InvokeEndpointAsyncInput",output="InvokeEndpointAsyncOutput"}]],
+InvokeEndpointWithResponseStream=[[{errors={"InternalFailure","ServiceUnavailable","ValidationError","ModelError","ModelStreamError","InternalStreamFailure"},http={method="POST",path="/endpoints/{EndpointName}/invocations-response-stream"},input="InvokeEndpointWithResponseStreamInput",input_traits={payload="Body"},output="InvokeEndpointWithResponseStreamOutput",output_traits={payload="Body"}}]],
 },
 shapes={
 InternalDependencyException=[[{error={code="InternalDependencyException",status=530},exception=true,fault=true,members={{"Message","string"}},type="structure"}]],

@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2017-08-25",auth={"aws.auth#sigv4"},endpointPrefix="data-signer",protocol="rest-json",protocols={"rest-json"},serviceFullName="AWS Signer Data Plane",serviceId="Signer Data",signatureVersion="v4",signingName="signer"},
 operations={
-GetRevocationStatus={errors={"ValidationException","AccessDeniedException","TooManyRequestsException","InternalServiceErrorException"},http={method="GET",path="/revocations",status=200},input="GetRevocationStatusRequest",output="GetRevocationStatusResponse"},
+GetRevocationStatus=[[{errors={"ValidationException","AccessDeniedException","TooManyRequestsException","InternalServiceErrorException"},http={method="GET",path="/revocations",status=200},input="GetRevocationStatusRequest",output="GetRevocationStatusResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"message","string"},{"code","string"}},type="structure"}]],

@@ -2,7 +2,7 @@
 return {
 metadata={apiVersion="2023-01-01",auth={"aws.auth#sigv4"},endpointPrefix="signin",protocol="rest-json",protocols={"rest-json"},serviceFullName="AWS Sign-In Service",serviceId="Signin",signatureVersion="v4",signingName="signin"},
 operations={
-CreateOAuth2Token={auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"TooManyRequestsError","InternalServerException","ValidationException","AccessDeniedException"},http={method="POST",path="/v1/token",status=200},input="CreateOAuth2TokenRequest",input_traits={payload="tokenInput"},output="CreateOAuth2TokenResponse",output_traits={payload="tokenOutput"}},
+CreateOAuth2Token=[[{auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"TooManyRequestsError","InternalServerException","ValidationException","AccessDeniedException"},http={method="POST",path="/v1/token",status=200},input="CreateOAuth2TokenRequest",input_traits={payload="tokenInput"},output="CreateOAuth2TokenResponse",output_traits={payload="tokenOutput"}}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException"},exception=true,members={{"error","string"},{"message","string"}},required={"error","message"},type="structure"}]],

@@ -2,9 +2,9 @@
 return {
 metadata={apiVersion="2025-09-26",auth={"aws.auth#sigv4"},endpointPrefix="sdb",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon SimpleDB v2",serviceId="SimpleDBv2",signatureVersion="v4",signingName="sdb"},
 operations={
-GetExport={errors={"NoSuchExportException","InvalidParameterValueException"},http={method="POST",path="/v2/GetExport",status=200},input="GetExportRequest",output="GetExportResponse"},
-ListExports={errors={"InvalidNextTokenException","InvalidParameterValueException","NoSuchDomainException"},http={method="POST",path="/v2/ListExports",status=200},input="ListExportsRequest",output="ListExportsResponse"},
-StartDomainExport={errors={"InvalidParameterCombinationException","InvalidParameterValueException","ConflictException","NumberExportsLimitExceeded","NoSuchDomainException"},http={method="POST",path="/v2/StartDomainExport",status=200},idempotency_tokens={"clientToken"},input="StartDomainExportRequest",output="StartDomainExportResponse"},
+GetExport=[[{errors={"NoSuchExportException","InvalidParameterValueException"},http={method="POST",path="/v2/GetExport",status=200},input="GetExportRequest",output="GetExportResponse"}]],
+ListExports=[[{errors={"InvalidNextTokenException","InvalidParameterValueException","NoSuchDomainException"},http={method="POST",path="/v2/ListExports",status=200},input="ListExportsRequest",output="ListExportsResponse"}]],
+StartDomainExport=[[{errors={"InvalidParameterCombinationException","InvalidParameterValueException","ConflictException","NumberExportsLimitExceeded","NoSuchDomainException"},http={method="POST",path="/v2/StartDomainExport",status=200},idempotency_tokens={"clientToken"},input="StartDomainExportRequest",output="StartDomainExportResponse"}]],
 },
 shapes={
 ConflictException=[[{error={code="ConflictException",sender=true,status=400},exception=true,members={{"message","string"}},required={"message"},type="structure"}]],

@@ -2,10 +2,10 @@
 return {
 metadata={apiVersion="2019-06-10",auth={"aws.auth#sigv4"},endpointPrefix="portal.sso",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceAbbreviation="SSO",serviceFullName="AWS Single Sign-On",serviceId="SSO",signatureVersion="v4",signingName="awsssoportal"},
 operations={
-GetRoleCredentials={auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"InvalidRequestException","UnauthorizedException","TooManyRequestsException","ResourceNotFoundException"},http={method="GET",path="/federation/credentials"},input="GetRoleCredentialsRequest",output="GetRoleCredentialsResponse"},
-ListAccountRoles={auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"InvalidRequestException","UnauthorizedException","TooManyRequestsException","ResourceNotFoundException"},http={method="GET",path="/assignment/roles"},input="ListAccountRolesRequest",output="ListAccountRolesResponse"},
-ListAccounts={auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"InvalidRequestException","UnauthorizedException","TooManyRequestsException","ResourceNotFoundException"},http={method="GET",path="/assignment/accounts"},input="ListAccountsRequest",output="ListAccountsResponse"},
-Logout={auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"InvalidRequestException","UnauthorizedException","TooManyRequestsException"},http={method="POST",path="/logout"},input="LogoutRequest"},
+GetRoleCredentials=[[{auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"InvalidRequestException","UnauthorizedException","TooManyRequestsException","ResourceNotFoundException"},http={method="GET",path="/federation/credentials"},input="GetRoleCredentialsRequest",output="GetRoleCredentialsResponse"}]],
+ListAccountRoles=[[{auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"InvalidRequestException","UnauthorizedException","TooManyRequestsException","ResourceNotFoundException"},http={method="GET",path="/assignment/roles"},input="ListAccountRolesRequest",output="ListAccountRolesResponse"}]],
+ListAccounts=[[{auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"InvalidRequestException","UnauthorizedException","TooManyRequestsException","ResourceNotFoundException"},http={method="GET",path="/assignment/accounts"},input="ListAccountsRequest",output="ListAccountsResponse"}]],
+Logout=[[{auth="none",auth_schemes={"smithy.api#noAuth"},authtype="none",errors={"InvalidRequestException","UnauthorizedException","TooManyRequestsException"},http={method="POST",path="/logout"},input="LogoutRequest"}]],
 },
 shapes={
 AccountInfo=[[{members={{"accountId","string"},{"accountName","string"},{"emailAddress","string"}},type="structure"}]],

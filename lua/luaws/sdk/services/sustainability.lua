@@ -2,8 +2,8 @@
 return {
 metadata={apiVersion="2018-05-10",auth={"aws.auth#sigv4a","aws.auth#sigv4"},endpointPrefix="sustainability",protocol="rest-json",protocols={"rest-json"},serviceFullName="AWS Sustainability",serviceId="Sustainability",signatureVersion="v4",signingName="sustainability"},
 operations={
-GetEstimatedCarbonEmissions={errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},http={method="POST",path="/v1/estimated-carbon-emissions",status=200},input="GetEstimatedCarbonEmissionsRequest",output="GetEstimatedCarbonEmissionsResponse"},
-GetEstimatedCarbonEmissionsDimensionValues={errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},http={method="POST",path="/v1/estimated-carbon-emissions-dimension-values",status=200},input="GetEstimatedCarbonEmissionsDimensionValuesRequest",output="GetEstimatedCarbonEmissionsDimensionValuesResponse"},
+GetEstimatedCarbonEmissions=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},http={method="POST",path="/v1/estimated-carbon-emissions",status=200},input="GetEstimatedCarbonEmissionsRequest",output="GetEstimatedCarbonEmissionsResponse"}]],
+GetEstimatedCarbonEmissionsDimensionValues=[[{errors={"ValidationException","InternalServerException","AccessDeniedException","ThrottlingException"},http={method="POST",path="/v1/estimated-carbon-emissions-dimension-values",status=200},input="GetEstimatedCarbonEmissionsDimensionValuesRequest",output="GetEstimatedCarbonEmissionsDimensionValuesResponse"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"Message","string",locationName="message"}},required={"Message"},type="structure"}]],

@@ -2,9 +2,9 @@
 return {
 metadata={apiVersion="2024-07-01",auth={"aws.auth#sigv4"},endpointPrefix="uxc",protocol="rest-json",protocols={"rest-json"},serviceFullName="AWS User Experience Customization",serviceId="uxc",signatureVersion="v4",signingName="uxc"},
 operations={
-GetAccountCustomizations={errors={"AccessDeniedException","ValidationException","ThrottlingException","InternalServerException"},http={method="GET",path="/v1/account-customizations",status=200},input="GetAccountCustomizationsInput",output="GetAccountCustomizationsOutput"},
-ListServices={errors={"AccessDeniedException","ValidationException","ThrottlingException","InternalServerException"},http={method="GET",path="/v1/services",status=200},input="ListServicesInput",output="ListServicesOutput"},
-UpdateAccountCustomizations={errors={"AccessDeniedException","ValidationException","ThrottlingException","InternalServerException"},http={method="PATCH",path="/v1/account-customizations",status=200},input="UpdateAccountCustomizationsInput",output="UpdateAccountCustomizationsOutput"},
+GetAccountCustomizations=[[{errors={"AccessDeniedException","ValidationException","ThrottlingException","InternalServerException"},http={method="GET",path="/v1/account-customizations",status=200},input="GetAccountCustomizationsInput",output="GetAccountCustomizationsOutput"}]],
+ListServices=[[{errors={"AccessDeniedException","ValidationException","ThrottlingException","InternalServerException"},http={method="GET",path="/v1/services",status=200},input="ListServicesInput",output="ListServicesOutput"}]],
+UpdateAccountCustomizations=[[{errors={"AccessDeniedException","ValidationException","ThrottlingException","InternalServerException"},http={method="PATCH",path="/v1/account-customizations",status=200},input="UpdateAccountCustomizationsInput",output="UpdateAccountCustomizationsOutput"}]],
 },
 shapes={
 AccessDeniedException=[[{error={code="AccessDeniedException",sender=true,status=403},exception=true,members={{"message","string"}},required={"message"},type="structure"}]],

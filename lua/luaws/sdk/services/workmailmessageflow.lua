@@ -2,8 +2,8 @@
 return {
 metadata={apiVersion="2019-05-01",auth={"aws.auth#sigv4"},endpointPrefix="workmailmessageflow",jsonVersion="1.1",protocol="rest-json",protocols={"rest-json"},serviceFullName="Amazon WorkMail Message Flow",serviceId="WorkMailMessageFlow",signatureVersion="v4",signingName="workmailmessageflow"},
 operations={
-GetRawMessageContent={errors={"ResourceNotFoundException"},http={method="GET",path="/messages/{messageId}"},input="GetRawMessageContentRequest",output="GetRawMessageContentResponse",output_traits={payload="messageContent"}},
-PutRawMessageContent={errors={"ResourceNotFoundException","InvalidContentLocation","MessageRejected","MessageFrozen"},http={method="POST",path="/messages/{messageId}"},input="PutRawMessageContentRequest",output="PutRawMessageContentResponse"},
+GetRawMessageContent=[[{errors={"ResourceNotFoundException"},http={method="GET",path="/messages/{messageId}"},input="GetRawMessageContentRequest",output="GetRawMessageContentResponse",output_traits={payload="messageContent"}}]],
+PutRawMessageContent=[[{errors={"ResourceNotFoundException","InvalidContentLocation","MessageRejected","MessageFrozen"},http={method="POST",path="/messages/{messageId}"},input="PutRawMessageContentRequest",output="PutRawMessageContentResponse"}]],
 },
 shapes={
 GetRawMessageContentRequest=[[{members={{"messageId","string",location="uri",locationName="messageId"}},required={"messageId"},type="structure"}]],
