@@ -29,7 +29,8 @@ package.searchpath maps only "." to "/", so "-" needs no mapping. Per service, i
                       shapes={Shape={doc=, members={M="first sentence"}, enum={...}, min=, max=,
                       targets={M=<scalar shape>, member=<a list's scalar shape>}}}}
   <name>.rules.lua    endpoint-rule-set-1, the same JSON as a Lua table literal (no null: absent);
-                      a tree with over LAZY_TREE_CHARS of children builds them on first read
+                      a repeated table is built once and shared (S[i]); a tree with over
+                      LAZY_TREE_CHARS of children builds them on first read
   <name>.waiters.lua  waiters-2 as a Lua table literal ({version=2, waiters={...}})
   index.lua           the sorted service names, and api_versions={<name>=<apiVersion>}
 
@@ -429,10 +430,11 @@ def data_text(name, what, data):
 
 # A tree rule whose children take more text than this builds them on first use. Building S3's
 # whole rule set (~3,000 tables) cost 0.4 ms per process, where a call walks a few branches; each
-# lazy tree is a function of its own in the bytecode, with its own constants, so smaller pieces
-# undump slower. Measured on S3 (a bucket on a custom endpoint, and a regional bucket): 1, 2, 4
-# and 8 KB cost 30.4, 30.2, 30.2 and 30.1M instructions a call, 16 KB 32.1M.
-LAZY_TREE_CHARS = 8192
+# lazy tree is a function of its own in the bytecode, so smaller pieces undump slower. Measured
+# on S3 with shared subtrees (RuleSetWriter), a bucket on a custom endpoint / a regional bucket:
+# 256 B 27.08M / 16.55M instructions, 512 B 27.07 / 16.51, 1 KB 27.04 / 16.50, 2 KB 27.10 / 16.55,
+# 4 KB 27.13 / 16.56 (without sharing the best was 8 KB: 27.29 / 17.53).
+LAZY_TREE_CHARS = 1024
 
 # The prelude of a rule set with lazy trees: lazy(rule, build) makes rule.rules call build once,
 # on first read. Nothing else differs from the plain table (pairs does not list a rules field
@@ -453,27 +455,64 @@ end
 """
 
 
-def rule_value(rule, lazy_used):
-    """Lua text of one rule; a large tree's children become a builder (lazy_used[0] is set)."""
-    if rule.get("type") != "tree" or not isinstance(rule.get("rules"), list):
-        return lua_value(rule)
-    children = "{" + ",".join(rule_value(r, lazy_used) for r in rule["rules"]) + "}"
-    head = {k: v for k, v in rule.items() if k != "rules"}
-    if len(children) < LAZY_TREE_CHARS:
-        return lua_value(dict(head, rules=Raw(children)))
-    lazy_used[0] = True
-    return "lazy(%s,function() return %s end)" % (lua_value(head), children)
+class RuleSetWriter:
+    """Writes a rule set's Lua text: a table or list that occurs more than once (S3 repeats
+    booleanEquals(UseFIPS, false) 84 times) is built once, as S[i], and shared (nothing modifies
+    a rule set); a tree whose children take over LAZY_TREE_CHARS builds them on first read."""
+
+    def __init__(self, rules):
+        self.counts = {}
+        self._count(rules)
+        self.defs, self.index, self.lazy_used = [], {}, False
+
+    def _count(self, v):
+        if isinstance(v, (dict, list)):
+            key = lua_value(v)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            for x in (v.values() if isinstance(v, dict) else v):
+                self._count(x)
+
+    def value(self, v):
+        """Lua text of v: S[i] when it repeats (defining S[i] first), else its constructor."""
+        if not isinstance(v, (dict, list)):
+            return lua_value(v)
+        key = lua_value(v)
+        if self.counts.get(key, 0) < 2:
+            return self.constructor(v)
+        if key not in self.index:
+            self.defs.append(self.constructor(v))
+            self.index[key] = len(self.defs)
+        return "S[%d]" % self.index[key]
+
+    def constructor(self, v):
+        if isinstance(v, list):
+            return "{" + ",".join(self.value(x) for x in v) + "}"
+        if v.get("type") == "tree" and isinstance(v.get("rules"), list):
+            children = "{" + ",".join(self.value(r) for r in v["rules"]) + "}"
+            head = {k: x for k, x in v.items() if k != "rules"}
+            if len(children) < LAZY_TREE_CHARS:
+                return self.fields(dict(head, rules=Raw(children)))
+            self.lazy_used = True
+            return "lazy(%s,function() return %s end)" % (self.fields(head), children)
+        return self.fields(v)
+
+    def fields(self, d):
+        return "{" + ",".join(lua_key(k) + "=" + (d[k] if isinstance(d[k], Raw) else self.value(d[k]))
+                              for k in sorted(d) if d[k] is not None) + "}"
 
 
 def rules_text(name, ruleset):
-    """<name>.rules.lua: the rule set as a Lua table, large trees built on first use."""
+    """<name>.rules.lua: the rule set as a Lua table (see RuleSetWriter)."""
     ruleset = plain(ruleset)
-    lazy_used = [False]
-    rules = "{" + ",".join(rule_value(r, lazy_used) for r in ruleset.get("rules", [])) + "}"
-    body = lua_value(dict(ruleset, rules=Raw(rules)))
+    writer = RuleSetWriter(ruleset.get("rules", []))
+    rules = Raw(writer.value(ruleset.get("rules", [])))
+    body = lua_value(dict(ruleset, rules=rules))
+    shared = ""
+    if writer.defs:
+        shared = "local S = {}\n" + "".join("S[%d] = %s\n" % (i + 1, d) for i, d in enumerate(writer.defs))
     return ("-- %s: endpoint rule set (endpoint-rule-set-1) for luaws. Generated by "
-            "tools/gen_services.py from botocore; do not edit.\n%sreturn %s\n"
-            % (name, LAZY_PRELUDE if lazy_used[0] else "", body))
+            "tools/gen_services.py from botocore; do not edit.\n%s%sreturn %s\n"
+            % (name, LAZY_PRELUDE if writer.lazy_used else "", shared, body))
 
 
 # --- driver -----------------------------------------------------------------------------------
