@@ -70,6 +70,7 @@ void luaws_state_close(lua_State *L) {
     return;
   void *pool = NULL;
   lua_getallocf(L, &pool);
+  lua_setallocf(L, luaws_pool_alloc_closing, pool);
   lua_close(L);
   luaws_pool_free(pool);
 }

@@ -155,3 +155,12 @@ void *luaws_pool_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     free(ptr);
   return fresh;
 }
+
+void *luaws_pool_alloc_closing(void *ud, void *ptr, size_t osize, size_t nsize) {
+  if (ptr != NULL && nsize == 0) {
+    if (!is_small(osize))
+      free(ptr);
+    return NULL; /* small blocks go with their slabs in luaws_pool_free */
+  }
+  return luaws_pool_alloc(ud, ptr, osize, nsize);
+}

@@ -19,6 +19,10 @@ void luaws_pool_free(luaws_pool *pool);
  * memory runs out; shrinking a block never fails. */
 void *luaws_pool_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
+/* luaws_pool_alloc for a state being closed: freeing a small block does nothing (the slabs go
+ * in one piece with luaws_pool_free right after). */
+void *luaws_pool_alloc_closing(void *ud, void *ptr, size_t osize, size_t nsize);
+
 /* Bytes of slab memory the pool holds (handed out, free-listed or not yet carved). */
 size_t luaws_pool_slab_bytes(const luaws_pool *pool);
 
