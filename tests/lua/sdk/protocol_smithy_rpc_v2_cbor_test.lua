@@ -73,6 +73,13 @@ T.test("rpc-v2-cbor errors: __type, awsQueryCompatible codes, modeled members", 
     body = cbor.encode { __type = "Boom", message = "m", Reason = "why" } })
   T.eq(parsed.fields.Reason, "why")
   T.eq(parsed.type, "Sender")
+  -- a __type that names nothing once cleaned (the fuzzer's ":/0/x#Boom:..."): the status is the code
+  for _, empty in ipairs { ":/0/xgmeple#Boom:htup:/0/xg", "ns#", "" } do
+    local nameless = proto.parse_error(svc, svc:operation("Echo"), { status = 400, headers = {},
+      body = cbor.encode { __type = empty, message = "ok" } })
+    T.eq(nameless.code, "400", empty)
+    T.eq(nameless.message, "ok")
+  end
   local bad = T.raises(function() proto.parse(svc, svc:operation("Echo"), { status = 200, headers = {}, body = "\x9f" }) end)
   T.eq(bad.code, "ResponseParseError")
   T.match(bad.message, "invalid CBOR")

@@ -223,10 +223,11 @@ function M.parse_error(svc, _op, res)
     out = { code = "HTTP" .. tostring(res.status), message = string.format(
       "HTTP %s with an unreadable CBOR error body", tostring(res.status)) }
   else
-    local code = decoded.__type
-    if type(code) ~= "string" then code = tostring(math.tointeger(res.status) or res.status) end
+    -- A __type that names nothing once cleaned (":x", "ns#") counts as absent: the status.
+    local code = type(decoded.__type) == "string" and clean_code(decoded.__type) or ""
+    if code == "" then code = tostring(math.tointeger(res.status) or res.status) end
     local message = decoded.message or decoded.Message
-    out = { code = clean_code(code), message = type(message) == "string" and message or "" }
+    out = { code = code, message = type(message) == "string" and message or "" }
     local query_error = shared.header(res, "x-amzn-query-error")
     if query_error then
       local qcode, qtype = query_error:match("^([^;]+);(.*)$")
