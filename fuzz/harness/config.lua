@@ -16,7 +16,8 @@ end
 
 -- The fixed wording of parse errors: a value that happens to spell part of it is no leak.
 local FIXED_WORDING = "a setting before any [section] header | expected 'key = value' lines under a nested"
-  .. " setting | duplicate section [] | duplicate key in []"
+  .. " setting | duplicate section [] | duplicate key in [] | section header is missing its closing ']'"
+  .. " (write [profile NAME])"
 
 -- A parse error names "path:N:"; the message must not carry line N's value (it may be a secret).
 local function check_quotes_nothing(err, data)
@@ -24,8 +25,9 @@ local function check_quotes_nothing(err, data)
   if not lineno then oracle.fail("ConfigParseError without a line number: %s", err.message) end
   local line = oracle.lines(data)[lineno]
   if line == nil then oracle.fail("ConfigParseError names line %d of %d", lineno, #oracle.lines(data)) end
-  -- A section header is named on purpose ("duplicate section [x]"); only settings hold secrets.
-  local value = not line:match("^%s*%[.*%]%s*\r?$") and line:match("[=:]%s*(.-)%s*$")
+  -- A section header, even an unclosed one, is named on purpose ("duplicate section [x]"); only
+  -- settings hold secrets.
+  local value = not line:match("^%s*%[") and line:match("[=:]%s*(.-)%s*$")
   -- Section names are not secrets, and a fuzzed one may well spell the value: leave them out.
   local rest = err.message:gsub("^fuzz:%d+: ", ""):gsub(" in %[.*%]$", "")
   if value and #value >= 8 and rest:find(value, 1, true) and not FIXED_WORDING:find(value, 1, true) then
