@@ -188,10 +188,8 @@ local function is_ipv6_host(host)
   return inner ~= nil and inner:find(":", 1, true) ~= nil
 end
 
---- parseURL(value) -> {scheme, authority, path, normalizedPath, isIp} for an http(s) URL with no
---- query and a numeric port, else nil.
-function M.parseURL(value)
-  if type(value) ~= "string" then return nil end
+-- parseURL without the one-entry cache.
+local function parse_url(value)
   local scheme, rest = value:match("^([%a][%w+%-.]*):(.*)$")
   if not scheme then return nil end
   scheme = scheme:lower()
@@ -222,6 +220,19 @@ function M.parseURL(value)
   if normalized:sub(-1) ~= "/" then normalized = normalized .. "/" end
   return { scheme = scheme, authority = authority, path = path, normalizedPath = normalized,
     isIp = is_ipv4(host) or is_ipv6_host(host) }
+end
+
+-- The last URL parseURL was given and its answer: a rule set parses the same Endpoint in
+-- several branches (S3: six times an evaluation), and nothing modifies the answer.
+local last_url, last_parsed
+
+--- parseURL(value) -> {scheme, authority, path, normalizedPath, isIp} for an http(s) URL with no
+--- query and a numeric port, else nil.
+function M.parseURL(value)
+  if type(value) ~= "string" then return nil end
+  if value == last_url then return last_parsed end
+  last_url, last_parsed = value, parse_url(value)
+  return last_parsed
 end
 
 --- substring(value, start, stop, reverse) -> value's characters [start, stop) (0-based; counted

@@ -38,10 +38,18 @@ local function reference(s, scope)
   return v
 end
 
+-- Strings of the rule sets seen to hold no {name} reference: most arguments ("aws-global",
+-- "--x-s3") are read on every evaluation, and the pattern search costs more than the lookup.
+local plain_strings = {}
+
 -- "{Region}.{PartitionResult#dnsSuffix}" expanded in scope; a string with no {name} reference
 -- is used as it is. "{{" and "}}" are literal braces.
 local function expand(s, scope)
-  if not find(s, "{[%a#]+}") then return s end
+  if plain_strings[s] then return s end
+  if not find(s, "{[%a#]+}") then
+    plain_strings[s] = true
+    return s
+  end
   local out, pos = {}, 1
   while true do
     local brace = find(s, "[{}]", pos)
