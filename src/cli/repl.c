@@ -16,8 +16,7 @@
 #include <unistd.h>
 
 #include <lauxlib.h>
-#include <editline/readline.h> /* libedit's readline emulation (history included) */
-
+#include "editline.h" /* libedit's readline emulation (history included), loaded on demand */
 #include "host.h"
 #include "repl_complete.h"
 
@@ -29,6 +28,9 @@
 #define EOF_MARK "<eof>"
 
 typedef enum { READ_LINE, READ_EOF, READ_CANCELLED } read_status;
+
+/* libedit, for a session on a terminal (NULL otherwise). */
+static const luaws_editline *editline;
 
 /* ---- reading lines ------------------------------------------------------------------------ */
 
@@ -96,7 +98,7 @@ static int read_key(FILE *stream) {
 /* Reads one line from the terminal with the prompt. On READ_LINE *out is malloc'd. */
 static read_status read_terminal_line(const char *prompt, char **out) {
   prompt_interrupted = 0;
-  char *line = readline(prompt);
+  char *line = editline->readline(prompt);
   if (prompt_interrupted) {
     /* Ctrl-C: drop what was typed, leave the line on screen, start afresh. */
     free(line);
@@ -158,7 +160,7 @@ static int load_plain_history(FILE *f) {
     if (line[len - 1] == '\n')
       line[len - 1] = '\0';
     if (*line) {
-      add_history(line);
+      editline->add_history(line);
       n++;
     }
   }
@@ -192,10 +194,10 @@ static bool open_history(const char *path) {
   }
   fclose(f);
   if (libedit_format)
-    read_history(path);
+    editline->read_history(path);
   /* Rewrite the file when converting, or when it outgrew the list (stifled to HISTORY_LINES). */
   if (!libedit_format || lines > HISTORY_LINES)
-    write_history(path);
+    editline->write_history(path);
   return true;
 }
 
@@ -219,14 +221,16 @@ static void append_entry(const char *path, const char *chunk) {
   fclose(f);
 }
 
-/* Adds a finished chunk to the history list and the file, skipping blanks and repeats. */
+/* Adds a finished chunk to the history list and the file, skipping blanks and repeats (a
+ * terminal session only: piped input has no history). */
 static void remember(const char *chunk, const char *path) {
-  if (chunk[strspn(chunk, " \t\n")] == '\0')
+  if (editline == NULL || chunk[strspn(chunk, " \t\n")] == '\0')
     return;
-  HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+  int length = *editline->history_length;
+  HIST_ENTRY *last = length > 0 ? editline->history_get(*editline->history_base + length - 1) : NULL;
   if (last && strcmp(last->line, chunk) == 0)
     return;
-  add_history(chunk);
+  editline->add_history(chunk);
   if (path)
     append_entry(path, chunk);
 }
@@ -351,6 +355,14 @@ int luaws_repl(lua_State *L) {
   int base = lua_gettop(L);
   bool terminal = isatty(STDIN_FILENO);
   char *history = NULL;
+  if (terminal) {
+    const char *why = NULL;
+    editline = luaws_editline_get(&why);
+    if (editline == NULL) {
+      fprintf(stderr, "luaws: no line editing (%s): reading plain lines\n", why);
+      terminal = false;
+    }
+  }
   /* For the whole session a Ctrl-C outside a chunk (at the prompt, or just as a result is
    * printed) only cancels input; luaws_host_docall swaps in its own handler while chunks run.
    * Piped input keeps the default: there Ctrl-C stops luaws as it would a script. */
@@ -368,12 +380,12 @@ int luaws_repl(lua_State *L) {
   char *saved_ctype = NULL;
   if (terminal) {
     saved_ctype = use_utf8_ctype();
-    rl_readline_name = "luaws";
-    rl_catch_signals = 0; /* Ctrl-C is ours: see read_terminal_line */
-    rl_getc_function = read_key; /* before using_history(), which initialises libedit */
-    luaws_repl_complete_start(L);
-    using_history();
-    stifle_history(HISTORY_LINES);
+    *editline->rl_readline_name = "luaws";
+    *editline->rl_catch_signals = 0; /* Ctrl-C is ours: see read_terminal_line */
+    *editline->rl_getc_function = read_key; /* before using_history(), which initialises libedit */
+    luaws_repl_complete_start(L, editline);
+    editline->using_history();
+    editline->stifle_history(HISTORY_LINES);
     history = history_path();
     if (history && !open_history(history)) {
       fprintf(stderr, "luaws: history not saved: cannot open %s\n", history);
@@ -406,7 +418,7 @@ int luaws_repl(lua_State *L) {
   if (terminal) {
     fputs("\n", stdout);
     luaws_repl_complete_stop();
-    clear_history();
+    editline->clear_history();
     if (saved_ctype) {
       setlocale(LC_CTYPE, saved_ctype);
       free(saved_ctype);

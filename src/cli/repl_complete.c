@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <editline/readline.h> /* libedit's readline emulation */
 #include <lauxlib.h>
+
+#include "editline.h"
 
 /* Pushes field `name` of the REPL's Lua side, require("luaws.repl"), or nil when it cannot
  * load. Stack: +1. */
@@ -25,6 +26,7 @@ void luaws_repl_push_field(lua_State *L, const char *name) {
 }
 
 static lua_State *completion_state;
+static const luaws_editline *editline; /* set by luaws_repl_complete_start */
 static const char *pending_chunk; /* earlier lines of the chunk being typed, or NULL */
 
 void luaws_repl_complete_pending(const char *chunk) {
@@ -173,18 +175,18 @@ static void free_completion_list(void) {
  * *append the character for a unique one; else pushes nothing and returns false. */
 static bool model_completions(lua_State *L, const char *text, int start, char *append) {
   luaws_repl_push_field(L, "complete");
-  if (!lua_isfunction(L, -1) || rl_line_buffer == NULL || start < 0 ||
-      (size_t)start > strlen(rl_line_buffer)) {
+  const char *line = *editline->rl_line_buffer;
+  if (!lua_isfunction(L, -1) || line == NULL || start < 0 || (size_t)start > strlen(line)) {
     lua_pop(L, 1);
     return false;
   }
   if (pending_chunk) {
     lua_pushstring(L, pending_chunk);
     lua_pushliteral(L, "\n");
-    lua_pushlstring(L, rl_line_buffer, (size_t)start);
+    lua_pushlstring(L, line, (size_t)start);
     lua_concat(L, 3);
   } else {
-    lua_pushlstring(L, rl_line_buffer, (size_t)start);
+    lua_pushlstring(L, line, (size_t)start);
   }
   lua_pushstring(L, text);
   if (lua_pcall(L, 2, 2, 0) != LUA_OK || !lua_istable(L, -2)) {
@@ -215,8 +217,8 @@ static bool model_completions(lua_State *L, const char *text, int start, char *a
 static char **complete(const char *text, int start, int end) {
   (void)end;
   lua_State *L = completion_state;
-  rl_attempted_completion_over = 1; /* never fall back to file names */
-  rl_completion_append_character = '\0';
+  *editline->rl_attempted_completion_over = 1; /* never fall back to file names */
+  *editline->rl_completion_append_character = '\0';
   free_completion_list();
   int top = lua_gettop(L);
   char model_append = '\0';
@@ -246,21 +248,22 @@ static char **complete(const char *text, int start, int end) {
     lua_pop(L, 1);
   }
   if (completion_count == 1 && from_models)
-    rl_completion_append_character = model_append;
+    *editline->rl_completion_append_character = model_append;
   else if (completion_count == 1 && only_type)
-    rl_completion_append_character =
+    *editline->rl_completion_append_character =
       strcmp(only_type, "table") == 0 ? '.' : strcmp(only_type, "function") == 0 ? '(' : '\0';
   lua_settop(L, top);
-  return completion_count ? rl_completion_matches(text, completion_generator) : NULL;
+  return completion_count ? editline->rl_completion_matches(text, completion_generator) : NULL;
 }
 
-void luaws_repl_complete_start(lua_State *L) {
+void luaws_repl_complete_start(lua_State *L, const luaws_editline *api) {
   completion_state = L;
-  rl_attempted_completion_function = complete;
+  editline = api;
+  *editline->rl_attempted_completion_function = complete;
   /* libedit reads the basic set, GNU readline the completer set: the same for both. */
   static char word_breaks[] = " \t\n\"'`@$><=;|&{(+-*/%^~#[,)}";
-  rl_completer_word_break_characters = word_breaks;
-  rl_basic_word_break_characters = word_breaks;
+  *editline->rl_completer_word_break_characters = word_breaks;
+  *editline->rl_basic_word_break_characters = word_breaks;
 }
 
 void luaws_repl_complete_stop(void) {

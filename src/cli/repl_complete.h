@@ -4,8 +4,10 @@
 
 #include <lua.h>
 
-/* Installs Tab completion over the globals of L for libedit's readline(). Stack: unchanged. */
-void luaws_repl_complete_start(lua_State *L);
+#include "editline.h"
+
+/* Installs Tab completion over the globals of L in libedit (api). Stack: unchanged. */
+void luaws_repl_complete_start(lua_State *L, const luaws_editline *api);
 
 /* Frees what the last completion kept and forgets L. */
 void luaws_repl_complete_stop(void);
