@@ -95,10 +95,28 @@ M.service_names = M.services
 
 M.loaded_from = {}
 
--- The environment a shipped data file runs in: nothing but what a rule set needs to build its
--- large trees on first use (tools/gen_services.py's LAZY_PRELUDE).
+-- lazy(rule, build), which generated rule sets call for a tree with over 1 KB of children: its
+-- `rules` field is build(), called on first read (tools/gen_services.py). Nothing else differs
+-- from the plain table (pairs does not list a rules field before it is read).
+local pending = setmetatable({}, { __mode = "k" })
+local deferred = {
+  __index = function(rule, key)
+    local build = key == "rules" and pending[rule]
+    if not build then return nil end
+    pending[rule] = nil
+    local rules = build()
+    rawset(rule, "rules", rules)
+    return rules
+  end,
+}
+local function lazy(rule, build)
+  pending[rule] = build
+  return setmetatable(rule, deferred)
+end
+
+-- The environment a shipped data file runs in: nothing but lazy.
 local function data_env()
-  return { setmetatable = setmetatable, rawset = rawset }
+  return { lazy = lazy }
 end
 
 -- The build's stripped bytecode for a shipped file (base: "ec2", "s3.rules", ...), when it may
