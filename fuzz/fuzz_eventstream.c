@@ -4,12 +4,12 @@
 #include <string.h>
 
 #include "eventstream.h"
+#include "lua_driver.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void finding(const char *what) {
-  fprintf(stderr, "FUZZ ORACLE: eventstream: %s\n", what);
-  abort();
+  fuzz_finding("eventstream", what);
 }
 
 /* Re-encodes message m and checks it equals the frame it came from (stream bytes [from, to)). */

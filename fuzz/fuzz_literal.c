@@ -8,12 +8,12 @@
 #include <lualib.h>
 
 #include "modules.h"
+#include "lua_driver.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void finding(const char *what) {
-  fprintf(stderr, "FUZZ ORACLE: literal: %s\n", what);
-  abort();
+  fuzz_finding("literal", what);
 }
 
 /* Whether the values at a and b are equal: numbers by value (Lua compiles -9223372036854775808

@@ -7,12 +7,12 @@
 #include <lualib.h>
 
 #include "xml.h"
+#include "lua_driver.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void finding(const char *what) {
-  fprintf(stderr, "FUZZ ORACLE: xml: %s\n", what);
-  abort();
+  fuzz_finding("xml", what);
 }
 
 /* Checks the element at `idx` and its subtree: {name=string, attrs=nil|{string=string},

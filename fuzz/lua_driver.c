@@ -49,6 +49,11 @@ static void remove_scratch(void) {
   rmdir(scratch_dir);
 }
 
+_Noreturn void fuzz_finding(const char *target, const char *what) {
+  fprintf(stderr, "FUZZ ORACLE: %s: %s\n", target, what);
+  abort();
+}
+
 static void die(lua_State *L, const char *what) {
   fprintf(stderr, "fuzz: %s: %s\n", what, lua_tostring(L, -1));
   abort();

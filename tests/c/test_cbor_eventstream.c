@@ -6,18 +6,8 @@
 
 #include "cbor.h"
 #include "eventstream.h"
+#include "check.h"
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      failures++;                                               \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);     \
-      fprintf(stderr, __VA_ARGS__);                             \
-      fputc('\n', stderr);                                      \
-    }                                                           \
-  } while (0)
 
 static size_t unhex(const char *hex, uint8_t *out) {
   size_t n = 0;

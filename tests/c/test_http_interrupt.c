@@ -10,18 +10,8 @@
 
 #include "http.h"
 #include "modules.h"
+#include "check.h"
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      failures++;                                          \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fprintf(stderr, "\n");                               \
-    }                                                      \
-  } while (0)
 
 static lua_State *new_state(void) {
   lua_State *L = luaL_newstate();
