@@ -5,8 +5,10 @@
 #include "editline.h"
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* The library, unless LUAWS_LIBEDIT names another (a libedit of another soname elsewhere). */
 #define EDITLINE_LIBRARY "libedit.so.2"
 
 const luaws_editline *luaws_editline_get(const char **why) {
@@ -15,7 +17,10 @@ const luaws_editline *luaws_editline_get(const char **why) {
   static char reason[300];
   if (state == 0) {
     state = -1;
-    void *lib = dlopen(EDITLINE_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    const char *library = getenv("LUAWS_LIBEDIT");
+    if (library == NULL || *library == '\0')
+      library = EDITLINE_LIBRARY;
+    void *lib = dlopen(library, RTLD_NOW | RTLD_LOCAL);
     if (lib == NULL) {
       snprintf(reason, sizeof reason, "%s", dlerror());
     } else {
@@ -48,7 +53,7 @@ const luaws_editline *luaws_editline_get(const char **why) {
       for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
         void *address = dlsym(lib, symbols[i].name);
         if (address == NULL) {
-          snprintf(reason, sizeof reason, "%s has no %s", EDITLINE_LIBRARY, symbols[i].name);
+          snprintf(reason, sizeof reason, "%s has no %s", library, symbols[i].name);
           state = -1;
           break;
         }

@@ -30,8 +30,9 @@ typedef struct luaws_editline {
   int (**rl_getc_function)(FILE *);
 } luaws_editline;
 
-/* libedit's API, loading libedit.so.2 on the first call. Returns NULL when it cannot be loaded
- * or lacks a symbol, with *why (when why is not NULL) saying so in a phrase. */
+/* libedit's API, loading libedit.so.2 (or the library $LUAWS_LIBEDIT names) on the first call.
+ * Returns NULL when it cannot be loaded or lacks a symbol, with *why (when why is not NULL)
+ * saying so in a phrase. */
 const luaws_editline *luaws_editline_get(const char **why);
 
 #endif

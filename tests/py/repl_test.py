@@ -326,6 +326,22 @@ def main():
         assert out.stderr == "luaws: stdin:1: e\n", repr(out.stderr)
     check("a piped REPL reads lines without prompts", piped_repl)
 
+    def no_libedit():
+        os.environ["LUAWS_LIBEDIT"] = "/nonexistent/libedit.so.2"
+        try:
+            s4 = Session(os.path.join(tmp, "history-none"))
+        finally:
+            del os.environ["LUAWS_LIBEDIT"]
+        try:
+            s4.expect(r"luaws: no line editing \(/nonexistent/libedit\.so\.2: [^)]*\): reading plain lines\n")
+            s4.line("=1 + 1")
+            s4.expect(r"\n2\n")
+            s4.send("\x04")  # the terminal's line discipline turns it into end of input
+            assert s4.wait_exit() == 0
+        finally:
+            s4.close()
+    check("without libedit a terminal session reads plain lines and says so", no_libedit)
+
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed or not passed else 0
 
