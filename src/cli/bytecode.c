@@ -23,40 +23,41 @@ static int at_least_as_new(const struct stat *c, const struct stat *s) {
 }
 
 /* Files from this size on are mapped rather than read: a model of hundreds of KB (EC2's is
- * 800 KB) would otherwise be copied into as many fresh pages, each a page fault, for one use. */
+ * 800 KB) would otherwise be copied into as many fresh pages, each a page fault, for one use.
+ * The build and packages replace these files by renaming, never by rewriting in place, so a
+ * mapping cannot shrink under the loader. */
 #define MAP_FROM_BYTES (64 * 1024)
+
+/* All size bytes of fd in a malloc'd buffer, or NULL. */
+static char *read_all(int fd, size_t size) {
+  char *data = malloc(size ? size : 1);
+  size_t got = 0;
+  while (data != NULL && got < size) {
+    ssize_t n = read(fd, data + got, size - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      free(data);
+      data = NULL;
+    } else {
+      got += (size_t)n;
+    }
+  }
+  return data;
+}
 
 /* Loads all of fd (size bytes per its fstat) as a binary chunk named chunkname. Pushes the chunk
  * and returns 1, or pushes nothing and returns 0. */
 static int load_fd(lua_State *L, int fd, size_t size, const char *chunkname) {
-  if (size >= MAP_FROM_BYTES) {
-    /* The build and packages replace these files by renaming, never by rewriting in place, so
-     * the mapping cannot shrink under the loader. */
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map != MAP_FAILED) {
-      int ok = luaL_loadbufferx(L, map, size, chunkname, "b") == LUA_OK;
-      if (!ok)
-        lua_pop(L, 1); /* foreign or damaged bytecode: the source still works */
-      munmap(map, size);
-      return ok;
-    }
-  }
-  char *data = malloc(size ? size : 1);
-  if (data == NULL)
-    return 0;
-  size_t got = 0;
-  while (got < size) {
-    ssize_t n = read(fd, data + got, size - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    got += (size_t)n;
-  }
-  int ok = got == size && luaL_loadbufferx(L, data, size, chunkname, "b") == LUA_OK;
-  if (!ok && got == size)
+  void *map = size >= MAP_FROM_BYTES ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+  char *copy = map == MAP_FAILED ? read_all(fd, size) : NULL;
+  const char *data = map != MAP_FAILED ? map : copy;
+  int ok = data != NULL && luaL_loadbufferx(L, data, size, chunkname, "b") == LUA_OK;
+  if (!ok && data != NULL)
     lua_pop(L, 1); /* the load error: foreign or damaged bytecode falls back to the source */
-  free(data);
+  if (map != MAP_FAILED)
+    munmap(map, size);
+  free(copy);
   return ok;
 }
 

@@ -309,7 +309,7 @@ lua_State *luaws_host_new(const luaws_host_options *options) {
   /* ...but not before 1 MB has been allocated: a one-call process allocates less (an S3
    * ListObjectsV2: 0.9 MB) and, pacing from Lua's 36 KB start, ran ~8 cycles re-marking the
    * library it was loading (~1M instructions, 4% of the call). A step of -n KB lowers the
-   * collector's debt by n KB (lapi.c since 5.4.0; tests/lua/bind/gc_credit_test.lua checks it);
+   * collector's debt by n KB (lapi.c since 5.4.0; tests/lua/bind/host_gc_test.lua checks it);
    * after the first cycle the pause above paces it as usual. */
   lua_gc(L, LUA_GCSTEP, -1024);
   lua_pushboolean(L, options->debug);

@@ -154,9 +154,6 @@ local LAZY = {
   region = function(self) return self.endpoint.signing_region or self._config_region end,
 }
 
--- Looks up a method, a lazy field, else an operation (the model raises UnknownOperation with
--- suggestions). Every other field of a client is non-nil (false when unset), so only methods,
--- lazy fields and operations get here.
 -- operation function -> {service name, operation name}, for help(s3.PutObject).
 local OPERATION_NAMES = setmetatable({}, { __mode = "k" })
 
@@ -168,6 +165,9 @@ function M.operation_of(fn)
   return nil
 end
 
+-- Looks up a method, a lazy field, else an operation (the model raises UnknownOperation with
+-- suggestions). Every other field of a client is non-nil (false when unset), so only methods,
+-- lazy fields and operations get here.
 function Client_mt.__index(self, key)
   local method = Client[key]
   if method then return method end
@@ -324,15 +324,6 @@ local function has_event_stream(op)
   return false
 end
 
---- Calls an operation by its AWS name with AWS parameter names; returns the decoded result
---- with ResponseMetadata {RequestId, HTTPStatusCode, RetryAttempts, TotalBackoff (s)}.
---- Raises an error table {code, message, status, service, operation, request_id, retryable,
---- attempts, backoff[, ambiguous][, retry_quota_exceeded]}. call_opts = {max_attempts=, and for
---- operations whose result is a body (GetObject): sink= (a path: a 2xx body is written there and
---- the body member is that file opened for reading) or stream=true (the body member is a reader,
---- read(n)/chunks()/close(), fed while the body arrives)}; see luaws.sdk.body. A body parameter
---- may be a luaws.FileBody (aws.file_body(path[, offset[, length]])): streamed from the file,
---- hashed in C. Service quirks come from luaws.sdk.customizations.
 -- A call's ctx.region is the client's, read on first use: it may cost an endpoint resolution of
 -- its own (client.region), which most calls never need (their endpoint is the operation's).
 local CALL_CONTEXT_MT = {
@@ -344,6 +335,15 @@ local CALL_CONTEXT_MT = {
   end,
 }
 
+--- Calls an operation by its AWS name with AWS parameter names; returns the decoded result
+--- with ResponseMetadata {RequestId, HTTPStatusCode, RetryAttempts, TotalBackoff (s)}.
+--- Raises an error table {code, message, status, service, operation, request_id, retryable,
+--- attempts, backoff[, ambiguous][, retry_quota_exceeded]}. call_opts = {max_attempts=, and for
+--- operations whose result is a body (GetObject): sink= (a path: a 2xx body is written there and
+--- the body member is that file opened for reading) or stream=true (the body member is a reader,
+--- read(n)/chunks()/close(), fed while the body arrives)}; see luaws.sdk.body. A body parameter
+--- may be a luaws.FileBody (aws.file_body(path[, offset[, length]])): streamed from the file,
+--- hashed in C. Service quirks come from luaws.sdk.customizations.
 function Client:call(op_name, params, call_opts)
   call_opts = call_opts or {}
   if params ~= nil and type(params) ~= "table" then

@@ -130,15 +130,19 @@ end
 
 -- A shape's data is the text of its constructor (shipped models) or the table itself (user
 -- models converted at run time).
-local function decode_shape(svc, name, text)
-  local raw = text
-  if type(text) == "string" then
-    local err
-    raw, err = literal.decode(text)
-    if type(raw) ~= "table" then
-      error("corrupt service model " .. svc.name .. ", shape " .. name .. ": " .. tostring(err or "not a table"))
-    end
+-- The table a shipped model keeps as constructor text (what: "shape" or "operation"); a table
+-- (user models, or text already decoded) is returned as it is.
+local function decode_text(svc, what, name, text)
+  if type(text) ~= "string" then return text end
+  local raw, err = literal.decode(text)
+  if type(raw) ~= "table" then
+    error("corrupt service model " .. svc.name .. ", " .. what .. " " .. name .. ": " .. tostring(err or "not a table"))
   end
+  return raw
+end
+
+local function decode_shape(svc, name, text)
+  local raw = decode_text(svc, "shape", name, text)
   local shape = { type = raw.type, name = name }
   if raw.type == "structure" then
     shape.members, shape.by_name = {}, {}
@@ -186,15 +190,9 @@ end
 --- svc:raw_operation(name) -> the model's own record of operation name (exact name; nil when
 --- there is none): shipped models keep each as constructor text, decoded on first use.
 function Service:raw_operation(name)
-  local raw = self._data.operations[name]
-  if type(raw) == "string" then
-    local err
-    raw, err = literal.decode(raw)
-    if type(raw) ~= "table" then
-      error("corrupt service model " .. self.name .. ", operation " .. name .. ": " .. tostring(err or "not a table"))
-    end
-    self._data.operations[name] = raw
-  end
+  local text = self._data.operations[name]
+  local raw = decode_text(self, "operation", name, text)
+  if raw ~= text then self._data.operations[name] = raw end
   return raw
 end
 
